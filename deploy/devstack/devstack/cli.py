@@ -1,0 +1,86 @@
+"""``devstack``: run the local stack of real components.
+
+    devstack up        install (cached) and start Kafka, FerretDB and stripe-mock; wait for them
+    devstack down      stop what the stack started
+    devstack status    what runs, where, and whether it answers
+    devstack env       the endpoints as shell exports (eval "$(devstack env)")
+    devstack run CMD   run CMD against the stack, starting it first and stopping afterwards
+                       whatever this call started
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from devstack.components import MissingTool
+from devstack.components.base import InstallFailed
+from devstack.stack import Stack, StackError
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+console = Console(stderr=True, highlight=False)
+
+
+def _stack() -> Stack:
+    return Stack(report=lambda line: console.print(f"[cyan]devstack[/] {line}"))
+
+
+def _bring_up(stack: Stack) -> list[str]:
+    try:
+        return stack.up()
+    except (MissingTool, InstallFailed, StackError) as problem:
+        console.print(f"[red]devstack: {problem}[/]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def up() -> None:
+    """Install what is missing and start every component; return when all answer."""
+    stack = _stack()
+    started = _bring_up(stack)
+    if not started:
+        console.print("[cyan]devstack[/] already running")
+    for name, value in stack.endpoints().as_env().items():
+        console.print(f"  {name}={value}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the processes this stack started."""
+    if not _stack().down():
+        console.print("[cyan]devstack[/] nothing was running")
+
+
+@app.command()
+def status() -> None:
+    """Show each component, its address, pid and whether it answers."""
+    table = Table("component", "address", "pid", "answers")
+    for row in _stack().status():
+        table.add_row(row.name, row.address, str(row.pid or "-"), "yes" if row.answering else "no")
+    Console().print(table)
+
+
+@app.command()
+def env() -> None:
+    """Print the endpoints as shell exports."""
+    for name, value in _stack().endpoints().as_env().items():
+        print(f"export {name}={value}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(command: Annotated[list[str], typer.Argument(help="the command and its arguments")]) -> None:
+    """Run a command with the stack's endpoints in its environment."""
+    stack = _stack()
+    started = _bring_up(stack)
+    try:
+        result = subprocess.run(command, env={**os.environ, **stack.endpoints().as_env()}, check=False)
+    finally:
+        if started:
+            stack.down(started)
+    sys.exit(result.returncode)

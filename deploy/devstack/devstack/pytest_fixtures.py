@@ -1,0 +1,104 @@
+"""pytest fixtures for tests that need the real components.
+
+``endpoints`` (session): from the environment first (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL,
+STRIPE_API_BASE), else from testcontainers when a Docker engine answers, else from the local
+stack (started if needed, and stopped afterwards if this session started it).
+
+Isolation: each test gets its own ``unique_name``, from which come its topic prefix (and so
+its own topics), its consumer group names and its MongoDB database.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from devstack.containers import container_endpoints, docker_engine_answers
+from devstack.endpoints import Endpoints
+from devstack.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    given = Endpoints.from_env()
+    if given is not None:
+        yield given
+    elif docker_engine_answers():
+        with container_endpoints() as from_containers:
+            yield from_containers
+    else:
+        stack = Stack()
+        started = stack.up()
+        try:
+            yield stack.endpoints()
+        finally:
+            if started:
+                stack.down(started)
+
+
+@pytest.fixture
+def kafka_bootstrap(endpoints: Endpoints) -> str:
+    return endpoints.kafka_bootstrap
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A short name for this test alone: its function name plus a random suffix."""
+    base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:30]
+    return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def topic_prefix(unique_name: str) -> str:
+    return f"{unique_name}."
+
+
+@pytest.fixture
+async def kafka_admin(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="tests")
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def registry_topics(kafka_admin: AIOKafkaAdminClient, topic_prefix: str) -> AsyncIterator[str]:
+    """Every registry topic (and DLQ) under this test's prefix; deleted afterwards."""
+    from buybutton.kafka.provision import provision, registry_specs
+
+    specs = registry_specs(topic_prefix)
+    await provision(kafka_admin, specs)
+    try:
+        yield topic_prefix
+    finally:
+        await kafka_admin.delete_topics([spec.name for spec in specs])
+
+
+@pytest.fixture
+def mongo_client(endpoints: Endpoints) -> Iterator[MongoClient[dict[str, object]]]:
+    client: MongoClient[dict[str, object]] = MongoClient(
+        endpoints.mongodb_url, serverSelectionTimeoutMS=5000, tz_aware=True
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def mongo_db(mongo_client: MongoClient[dict[str, object]],
+             unique_name: str) -> Iterator[Database[dict[str, object]]]:
+    """A database of this test's own, dropped afterwards."""
+    name = unique_name.replace("-", "_")[:60]
+    try:
+        yield mongo_client[name]
+    finally:
+        mongo_client.drop_database(name)

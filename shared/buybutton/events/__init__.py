@@ -1,0 +1,38 @@
+"""The published event contracts: one pydantic model per event, plus the envelope they share."""
+
+from buybutton.events.catalog import ALL_EVENTS, UnknownEventType, model_for
+from buybutton.events.checkout import (
+    BuyClicked,
+    OrderCancelled,
+    OrderEvent,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRefunded,
+)
+from buybutton.events.envelope import Event
+from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
+from buybutton.events.rollout import RolloutChanged
+from buybutton.events.tweets import Product, TweetWithProductPosted, Variant
+from buybutton.events.vault import BuyerDataErased, BuyerProfileSaved
+
+__all__ = [
+    "ALL_EVENTS",
+    "BuyClicked",
+    "BuyerDataErased",
+    "BuyerProfileSaved",
+    "Event",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderForwarded",
+    "OrderFulfilled",
+    "OrderShipped",
+    "PaymentCaptured",
+    "PaymentFailed",
+    "PaymentRefunded",
+    "Product",
+    "RolloutChanged",
+    "TweetWithProductPosted",
+    "UnknownEventType",
+    "Variant",
+    "model_for",
+]

@@ -1,0 +1,50 @@
+"""Every published event model, looked up by (event_type, schema_version).
+
+This is the one list a reader uses to turn bytes back into a model, and the list the schema
+snapshots are checked against.
+"""
+
+from __future__ import annotations
+
+from buybutton.events.checkout import (
+    BuyClicked,
+    OrderCancelled,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRefunded,
+)
+from buybutton.events.envelope import Event
+from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
+from buybutton.events.rollout import RolloutChanged
+from buybutton.events.tweets import TweetWithProductPosted
+from buybutton.events.vault import BuyerDataErased, BuyerProfileSaved
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    TweetWithProductPosted,
+    BuyClicked,
+    PaymentCaptured,
+    PaymentFailed,
+    OrderCancelled,
+    PaymentRefunded,
+    OrderForwarded,
+    OrderShipped,
+    OrderFulfilled,
+    RolloutChanged,
+    BuyerProfileSaved,
+    BuyerDataErased,
+)
+
+_BY_TYPE_AND_VERSION: dict[tuple[str, int], type[Event]] = {
+    (model.type_name(), model.version()): model for model in ALL_EVENTS
+}
+
+
+class UnknownEventType(LookupError):
+    """No model is published for this (event_type, schema_version)."""
+
+
+def model_for(event_type: str, schema_version: int) -> type[Event]:
+    try:
+        return _BY_TYPE_AND_VERSION[(event_type, schema_version)]
+    except KeyError:
+        raise UnknownEventType(f"no model for {event_type} v{schema_version}") from None

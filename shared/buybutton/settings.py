@@ -1,0 +1,50 @@
+"""Typed settings every service shares, read from the environment and checked at start-up.
+
+Endpoints use the platform-wide names (``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URL``,
+``STRIPE_API_BASE``, ``KAFKA_TOPIC_PREFIX``); a service's own settings subclass this with its
+prefix (``CHECKOUT_...``). Nothing is read at import time: build settings in ``main()`` or in a
+test, and pass them on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "staging", "production"]
+
+
+def _platform(name: str) -> AliasChoices:
+    """Read a platform-wide variable without the service prefix."""
+    return AliasChoices(name, name.lower())
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    environment: Environment = Field(default="development", validation_alias=_platform("ENVIRONMENT"))
+    kafka_bootstrap_servers: str = Field(
+        min_length=1, validation_alias=_platform("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    topic_prefix: str = Field(
+        default="", pattern=r"^[A-Za-z0-9._-]*$", validation_alias=_platform("KAFKA_TOPIC_PREFIX"),
+        description="prepended to every topic name, so tests and tenants can share a broker",
+    )
+    mongodb_url: str = Field(min_length=1, validation_alias=_platform("MONGODB_URL"))
+    log_level: str = Field(default="INFO", validation_alias=_platform("LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_platform("LOG_JSON"))
+
+
+class ServiceSettings(PlatformSettings):
+    """Base for a service's settings. Subclasses set ``env_prefix`` and the service name."""
+
+    service_name: str = "service"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    mongodb_database: str = ""
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or self.service_name.replace("-", "_")
