@@ -102,3 +102,10 @@ def mongo_db(mongo_client: MongoClient[dict[str, object]],
         yield mongo_client[name]
     finally:
         mongo_client.drop_database(name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the real components, so ``-m "not stack"`` leaves them out."""
+    for item in items:
+        if "endpoints" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)

@@ -37,12 +37,19 @@ async def replay_dead_letters(bootstrap_servers: str, dlq_topic_name: str, *,
         await publisher.stop()
 
 
+async def partition_ids(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    """The topic's partition numbers, fresh from the broker; LookupError if it does not exist."""
+    cluster = await consumer._client.fetch_all_metadata()  # the public topics() drops partitions
+    partitions = cluster.partitions_for_topic(topic)
+    if not partitions:
+        raise LookupError(f"topic {topic} does not exist")
+    return sorted(partitions)
+
+
 async def _replay(consumer: AIOKafkaConsumer, publisher: EventPublisher, dlq_topic_name: str,
                   limit: int | None, progress: Progress | None) -> ReplayResult:
-    if dlq_topic_name not in await consumer.topics():
-        raise LookupError(f"topic {dlq_topic_name} does not exist")
     partitions = [TopicPartition(dlq_topic_name, p)
-                  for p in sorted(consumer.partitions_for_topic(dlq_topic_name) or ())]
+                  for p in await partition_ids(consumer, dlq_topic_name)]
     consumer.assign(partitions)
     ends = await consumer.end_offsets(partitions)
     backlog = {tp: ends[tp] - await consumer.position(tp) for tp in partitions}

@@ -1,0 +1,1 @@
+"""checkout-service: orders, stock held for sale, payments through Stripe."""

@@ -1,0 +1,1 @@
+"""merchant-relay: forwards paid orders to merchants by topic or signed webhook."""

@@ -1,0 +1,12 @@
+"""Builds merchant-relay's HTTP app from its settings (nothing is built at import time)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from buybutton.service import service_app
+from merchant_relay.config import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    return service_app(settings)

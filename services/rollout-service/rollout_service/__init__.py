@@ -1,0 +1,1 @@
+"""rollout-service: the rollout gate's rules, on a compacted topic."""

@@ -1,0 +1,1 @@
+"""tweet-service: merchants' catalogue and product tweets; buyers' timelines with the Buy button."""

@@ -1,0 +1,1 @@
+"""vault-service: buyers' shipping and payment references, encrypted per buyer."""

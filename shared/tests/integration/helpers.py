@@ -1,0 +1,42 @@
+"""Small helpers for broker tests: read a topic until a condition holds, with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+Records = list[ConsumerRecord[bytes, bytes]]
+
+
+async def read_until(bootstrap: str, topic: str, done: Callable[[Records], bool], *,
+                     timeout_s: float = 30.0) -> Records:
+    """Read ``topic`` from the beginning until ``done(records)``; fail after ``timeout_s``."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: Records = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not done(records):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: condition not met in {timeout_s} s; "
+                                     f"read {len(records)} record(s)")
+            batches = await consumer.getmany(timeout_ms=500)
+            for batch in batches.values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def wait_for(condition: Callable[[], bool], *, timeout_s: float = 30.0,
+                   what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout_s} s")
+        await asyncio.sleep(0.05)
