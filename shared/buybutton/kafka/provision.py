@@ -88,9 +88,14 @@ async def _reconcile(admin: AIOKafkaAdminClient, spec: TopicSpec, *,
     if differing:
         changes += [f"{k} {current.get(k)} -> {v}" for k, v in sorted(differing.items())]
         if not dry_run:
-            await admin.alter_configs(
+            # AlterConfigs replaces the topic's whole set: the registry's set is the declaration
+            responses = await admin.alter_configs(
                 [ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=spec.configs)]
             )
+            for response in responses:
+                for code, message, *_ in response.resources:
+                    if code != 0:
+                        raise for_code(code)(f"altering {spec.name}: {message}")
     if not changes:
         return ProvisionReport(spec.name, "unchanged")
     return ProvisionReport(spec.name, "changed", "; ".join(changes))
