@@ -13,9 +13,10 @@ help:  ## list the targets
 install:  ## install uv and the Python workspace from uv.lock
 	@deploy/bootstrap.sh >/dev/null
 
-up:  ## start Kafka, FerretDB and stripe-mock on 127.0.0.1, then provision the topics
+up:  ## run the platform: Kafka, FerretDB, stripe-mock, the topics, then the five services
 	@uv=$(UV); $$uv run --frozen devstack up && \
-	  eval "$$($$uv run --frozen devstack env)" && $$uv run --frozen buybutton-topics provision
+	  eval "$$($$uv run --frozen devstack env)" && $$uv run --frozen buybutton-topics provision && \
+	  $$uv run --frozen devstack up --services && $$uv run --frozen devstack status
 
 down:  ## stop the local stack
 	@$(UV) run --frozen devstack down
@@ -37,7 +38,7 @@ test-unit:  ## run only the tests that need no running component
 	@$(UV) run --frozen pytest -m "not stack" $(PYTEST_ARGS)
 
 lint:  ## ruff and mypy
-	@uv=$(UV); $$uv run --frozen ruff check . && $$uv run --frozen mypy shared/buybutton deploy/devstack/devstack
+	@uv=$(UV); $$uv run --frozen ruff check . && $$uv run --frozen mypy shared/buybutton deploy/devstack/devstack services/*/*_*/
 
 topics:  ## provision the registry's topics on KAFKA_BOOTSTRAP_SERVERS (or the local stack)
 	@uv=$(UV); eval "$$($$uv run --frozen devstack env)"; $$uv run --frozen buybutton-topics provision

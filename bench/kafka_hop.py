@@ -39,16 +39,18 @@ def percentile(samples: list[float], share: float) -> float:
 
 
 async def start_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bench-{topic}",
-                                **CONSUMER_SETTINGS)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"bench-{topic}", **CONSUMER_SETTINGS
+    )
     await consumer.start()
     while not consumer.assignment():  # wait for the group to hand us the partition
         await consumer.getmany(timeout_ms=100)
     return consumer
 
 
-async def hop_latencies(producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, topic: str,
-                        count: int) -> list[float]:
+async def hop_latencies(
+    producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, topic: str, count: int
+) -> list[float]:
     latencies = []
     for n in range(count):
         sent_at = time.perf_counter()
@@ -63,8 +65,7 @@ async def hop_latencies(producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, 
     return latencies
 
 
-async def throughput(producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, topic: str,
-                     count: int) -> float:
+async def throughput(producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, topic: str, count: int) -> float:
     began = time.perf_counter()
     pending = [await producer.send(topic, PAYLOAD, key=str(n % 64).encode()) for n in range(count)]
     await asyncio.gather(*pending)
@@ -77,8 +78,9 @@ async def throughput(producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, top
     return count / (time.perf_counter() - began)
 
 
-async def measure(bootstrap: str, label: str, producer: AIOKafkaProducer, latency_n: int,
-                  throughput_n: int) -> dict[str, Any]:
+async def measure(
+    bootstrap: str, label: str, producer: AIOKafkaProducer, latency_n: int, throughput_n: int
+) -> dict[str, Any]:
     topic = f"bench-{label}-{uuid.uuid4().hex[:8]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -95,9 +97,11 @@ async def measure(bootstrap: str, label: str, producer: AIOKafkaProducer, latenc
         await admin.delete_topics([topic])
         await admin.close()
     return {
-        "hop_latency_ms": {"p50": round(statistics.median(latencies), 3),
-                           "p99": round(percentile(latencies, 0.99), 3),
-                           "samples": len(latencies)},
+        "hop_latency_ms": {
+            "p50": round(statistics.median(latencies), 3),
+            "p99": round(percentile(latencies, 0.99), 3),
+            "samples": len(latencies),
+        },
         "throughput_records_per_s": round(rate),
         "records": throughput_n,
     }
@@ -107,11 +111,16 @@ async def main() -> None:
     bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
     latency_n = int(os.environ.get("BENCH_LATENCY_N", "2000"))
     throughput_n = int(os.environ.get("BENCH_THROUGHPUT_N", "50000"))
-    ours = await measure(bootstrap, "platform", create_producer(bootstrap, client_id="bench"),
-                         latency_n, throughput_n)
-    plain = await measure(bootstrap, "plain", AIOKafkaProducer(bootstrap_servers=bootstrap,
-                                                               acks=1, linger_ms=5),
-                          latency_n, throughput_n)
+    ours = await measure(
+        bootstrap, "platform", create_producer(bootstrap, client_id="bench"), latency_n, throughput_n
+    )
+    plain = await measure(
+        bootstrap,
+        "plain",
+        AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=5),
+        latency_n,
+        throughput_n,
+    )
     result = {
         "measured_at": datetime.now(UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -121,16 +130,17 @@ async def main() -> None:
         "ratios_platform_over_plain": {
             "p50": round(ours["hop_latency_ms"]["p50"] / plain["hop_latency_ms"]["p50"], 2),
             "p99": round(ours["hop_latency_ms"]["p99"] / plain["hop_latency_ms"]["p99"], 2),
-            "throughput": round(ours["throughput_records_per_s"]
-                                / plain["throughput_records_per_s"], 2),
+            "throughput": round(ours["throughput_records_per_s"] / plain["throughput_records_per_s"], 2),
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     for label, figures in (("platform (acks=all, idempotent)", ours), ("plain (acks=1)", plain)):
         hop = figures["hop_latency_ms"]
-        print(f"{label:34} hop p50 {hop['p50']:7.2f} ms  p99 {hop['p99']:7.2f} ms  "
-              f"throughput {figures['throughput_records_per_s']:>8} records/s")
+        print(
+            f"{label:34} hop p50 {hop['p50']:7.2f} ms  p99 {hop['p99']:7.2f} ms  "
+            f"throughput {figures['throughput_records_per_s']:>8} records/s"
+        )
     print(f"ratios platform/plain: {result['ratios_platform_over_plain']}")
     print(f"written to {RESULTS}")
 

@@ -20,8 +20,20 @@ from structlog.typing import EventDict, WrappedLogger
 from buybutton.sensitive import is_sensitive_name, mask_text
 
 REDACTED = "[redacted]"
-_ALLOWED_KEYS = frozenset({"event", "level", "timestamp", "logger", "service", "event_id",
-                           "event_type", "correlation_id", "causation_id", "topic"})
+_ALLOWED_KEYS = frozenset(
+    {
+        "event",
+        "level",
+        "timestamp",
+        "logger",
+        "service",
+        "event_id",
+        "event_type",
+        "correlation_id",
+        "causation_id",
+        "topic",
+    }
+)
 
 
 def _redact_value(key: str, value: Any) -> Any:
@@ -59,11 +71,16 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_sensitive, renderer,
-        ],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                redact_sensitive,
+                renderer,
+            ],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -12,9 +12,28 @@ JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
 BEARER = re.compile(r"(?i)bearer\s+\S+")
 
 SENSITIVE_NAME_PARTS = (
-    "password", "secret", "token", "authorization", "api_key", "apikey", "cookie",
-    "card", "cvc", "cvv", "email", "phone", "address", "line1", "line2",
-    "postal", "zip", "recipient", "full_name", "master_key", "data_key", "plaintext",
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "cookie",
+    "card",
+    "cvc",
+    "cvv",
+    "email",
+    "phone",
+    "address",
+    "line1",
+    "line2",
+    "postal",
+    "zip",
+    "recipient",
+    "full_name",
+    "master_key",
+    "data_key",
+    "plaintext",
 )
 
 

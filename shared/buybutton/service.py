@@ -34,5 +34,10 @@ def serve(settings_type: type[SettingsT], create_app: Callable[[SettingsT], Fast
     """Entry point of a service: settings from the environment (fail fast), logging, HTTP."""
     settings = settings_type()
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+    )

@@ -25,11 +25,11 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     environment: Environment = Field(default="development", validation_alias=_platform("ENVIRONMENT"))
-    kafka_bootstrap_servers: str = Field(
-        min_length=1, validation_alias=_platform("KAFKA_BOOTSTRAP_SERVERS")
-    )
+    kafka_bootstrap_servers: str = Field(min_length=1, validation_alias=_platform("KAFKA_BOOTSTRAP_SERVERS"))
     topic_prefix: str = Field(
-        default="", pattern=r"^[A-Za-z0-9._-]*$", validation_alias=_platform("KAFKA_TOPIC_PREFIX"),
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        validation_alias=_platform("KAFKA_TOPIC_PREFIX"),
         description="prepended to every topic name, so tests and tenants can share a broker",
     )
     mongodb_url: str = Field(min_length=1, validation_alias=_platform("MONGODB_URL"))

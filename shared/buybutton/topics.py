@@ -62,30 +62,50 @@ class Topic:
 
 
 TWEETS = Topic(
-    "tweet.tweets.v1", owner="tweet-service", key="tweet_id", events=(TweetWithProductPosted,),
-    retention_ms=KEEP_FOREVER, consumed_by=("checkout-service",),
+    "tweet.tweets.v1",
+    owner="tweet-service",
+    key="tweet_id",
+    events=(TweetWithProductPosted,),
+    retention_ms=KEEP_FOREVER,
+    consumed_by=("checkout-service",),
     description="product tweets, kept for analysts to replay",
 )
 ROLLOUT = Topic(
-    "rollout.rules.v1", owner="rollout-service", key="rule_name", events=(RolloutChanged,),
-    partitions=1, retention_ms=KEEP_FOREVER, compacted=True,
+    "rollout.rules.v1",
+    owner="rollout-service",
+    key="rule_name",
+    events=(RolloutChanged,),
+    partitions=1,
+    retention_ms=KEEP_FOREVER,
+    compacted=True,
     consumed_by=("tweet-service", "checkout-service"),
     description="the gate's rules; the newest record per rule name is in force",
 )
 CHECKOUT = Topic(
-    "checkout.orders.v1", owner="checkout-service", key="order_id",
+    "checkout.orders.v1",
+    owner="checkout-service",
+    key="order_id",
     events=(BuyClicked, PaymentCaptured, PaymentFailed, OrderCancelled, PaymentRefunded),
-    partitions=12, retention_ms=KEEP_FOREVER, consumed_by=("merchant-relay",),
+    partitions=12,
+    retention_ms=KEEP_FOREVER,
+    consumed_by=("merchant-relay",),
     description="the life of each order up to payment, in order per order_id",
 )
 RELAY = Topic(
-    "relay.deliveries.v1", owner="merchant-relay", key="order_id",
-    events=(OrderForwarded, OrderShipped, OrderFulfilled), partitions=12,
-    retention_ms=KEEP_FOREVER, description="what merchants received and reported back",
+    "relay.deliveries.v1",
+    owner="merchant-relay",
+    key="order_id",
+    events=(OrderForwarded, OrderShipped, OrderFulfilled),
+    partitions=12,
+    retention_ms=KEEP_FOREVER,
+    description="what merchants received and reported back",
 )
 VAULT = Topic(
-    "vault.buyers.v1", owner="vault-service", key="buyer_id",
-    events=(BuyerProfileSaved, BuyerDataErased), consumed_by=("checkout-service",),
+    "vault.buyers.v1",
+    owner="vault-service",
+    key="buyer_id",
+    events=(BuyerProfileSaved, BuyerDataErased),
+    consumed_by=("checkout-service",),
     description="that buyer data was saved or erased; never the data itself",
 )
 
@@ -105,8 +125,11 @@ class MerchantOrdersTopic:
         return prefix + self.template.format(merchant_id=merchant_id)
 
     def configs(self) -> dict[str, str]:
-        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms),
-                "min.insync.replicas": "1"}
+        return {
+            "cleanup.policy": "delete",
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": "1",
+        }
 
 
 MERCHANT_ORDERS = MerchantOrdersTopic()

@@ -1,11 +1,12 @@
 """``devstack``: run the local stack of real components.
 
-    devstack up        install (cached) and start Kafka, FerretDB and stripe-mock; wait for them
-    devstack down      stop what the stack started
-    devstack status    what runs, where, and whether it answers
-    devstack env       the endpoints as shell exports (eval "$(devstack env)")
-    devstack run CMD   run CMD against the stack, starting it first and stopping afterwards
-                       whatever this call started
+devstack up        install (cached) and start Kafka, FerretDB and stripe-mock; wait for them
+devstack up --services   the same, then the five platform services (ports 8001-8005)
+devstack down      stop what the stack started, services included
+devstack status    what runs, where, and whether it answers
+devstack env       the endpoints as shell exports (eval "$(devstack env)")
+devstack run CMD   run CMD against the stack, starting it first and stopping afterwards
+                   whatever this call started
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console(stderr=True, highlight=False)
 
 
-def _stack() -> Stack:
-    return Stack(report=lambda line: console.print(f"[cyan]devstack[/] {line}"))
+def _stack(*, with_services: bool = False) -> Stack:
+    return Stack(report=lambda line: console.print(f"[cyan]devstack[/] {line}"), with_services=with_services)
 
 
 def _bring_up(stack: Stack) -> list[str]:
@@ -40,9 +41,13 @@ def _bring_up(stack: Stack) -> list[str]:
 
 
 @app.command()
-def up() -> None:
+def up(
+    services: Annotated[
+        bool, typer.Option("--services", help="also run the five platform services (provision topics first)")
+    ] = False,
+) -> None:
     """Install what is missing and start every component; return when all answer."""
-    stack = _stack()
+    stack = _stack(with_services=services)
     started = _bring_up(stack)
     if not started:
         console.print("[cyan]devstack[/] already running")

@@ -41,7 +41,7 @@ def _wait_for_http(url: str) -> None:
     while True:
         try:
             request = urllib.request.Request(url, headers={"Authorization": "Bearer sk_test_tc"})
-            with urllib.request.urlopen(request, timeout=2):  # noqa: S310 (loopback URL)
+            with urllib.request.urlopen(request, timeout=2):
                 return
         except OSError:
             if time.monotonic() > deadline:
@@ -79,8 +79,7 @@ def container_endpoints() -> Iterator[Endpoints]:
         wait_for_logs(kafka, "Kafka Server started", timeout=START_TIMEOUT_S)
         mongo = stack.enter_context(MongoDbContainer(MONGO_IMAGE))
         stack.enter_context(stripe_mock)
-        stripe_url = (f"http://{stripe_mock.get_container_host_ip()}:"
-                      f"{stripe_mock.get_exposed_port(12111)}")
+        stripe_url = f"http://{stripe_mock.get_container_host_ip()}:{stripe_mock.get_exposed_port(12111)}"
         _wait_for_http(f"{stripe_url}/v1/balance")
         yield Endpoints(
             kafka_bootstrap=f"127.0.0.1:{kafka_port}",

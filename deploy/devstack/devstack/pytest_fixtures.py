@@ -94,8 +94,9 @@ def mongo_client(endpoints: Endpoints) -> Iterator[MongoClient[dict[str, object]
 
 
 @pytest.fixture
-def mongo_db(mongo_client: MongoClient[dict[str, object]],
-             unique_name: str) -> Iterator[Database[dict[str, object]]]:
+def mongo_db(
+    mongo_client: MongoClient[dict[str, object]], unique_name: str
+) -> Iterator[Database[dict[str, object]]]:
     """A database of this test's own, dropped afterwards."""
     name = unique_name.replace("-", "_")[:60]
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from devstack.components import Component, FerretDB, Kafka, StripeMock
 from devstack.components.base import exclusive
+from devstack.components.service import PLATFORM_SERVICES, PlatformService
 from devstack.config import StackSettings
 from devstack.endpoints import Endpoints
 from devstack.processes import ManagedProcess
@@ -49,13 +50,19 @@ def _log_tail(component: Component, lines: int = 15) -> str:
 
 
 class Stack:
-    def __init__(self, settings: StackSettings | None = None, report: Report = print) -> None:
+    def __init__(
+        self, settings: StackSettings | None = None, report: Report = print, *, with_services: bool = False
+    ) -> None:
         self.settings = settings or StackSettings()
         self.report = report
         self.kafka = Kafka(self.settings)
         self.ferretdb = FerretDB(self.settings)
         self.stripe_mock = StripeMock(self.settings)
-        self.components: list[Component] = [self.kafka, self.ferretdb, self.stripe_mock]
+        self.infrastructure: list[Component] = [self.kafka, self.ferretdb, self.stripe_mock]
+        self.services: list[Component] = [
+            PlatformService(self.settings, spec, self.endpoints()) for spec in PLATFORM_SERVICES
+        ]
+        self.components = self.infrastructure + (self.services if with_services else [])
 
     def endpoints(self) -> Endpoints:
         return Endpoints(
@@ -77,7 +84,7 @@ class Stack:
     def status(self) -> list[ComponentStatus]:
         return [
             ComponentStatus(c.name, c.address, self.process(c).running_pid(), self._answers(c))
-            for c in self.components
+            for c in self.infrastructure + self.services
         ]
 
     def up(self) -> list[str]:
@@ -85,19 +92,26 @@ class Stack:
         with exclusive(self.settings.state_dir / "stack.lock"):
             for component in self.components:
                 self._install(component)
-            started = [c for c in self.components if self._start(c)]
-            for component in self.components:
-                self._wait_until_answering(component)
+            # services need the infrastructure answering before they start
+            started = self._start_all(self.infrastructure)
+            started += self._start_all([c for c in self.components if c in self.services])
         for component in started:
             self.report(f"{component.name} is up on {component.address}")
         return [c.name for c in started]
 
+    def _start_all(self, components: list[Component]) -> list[Component]:
+        started = [c for c in components if self._start(c)]
+        for component in components:
+            self._wait_until_answering(component)
+        return started
+
     def down(self, names: Iterable[str] | None = None) -> list[str]:
-        """Stop the named components (all by default); return the names that were stopped."""
-        wanted = set(names) if names is not None else {c.name for c in self.components}
+        """Stop the named components (by default all, services included); return those stopped."""
+        everything = self.infrastructure + self.services
+        wanted = set(names) if names is not None else {c.name for c in everything}
         stopped = []
         with exclusive(self.settings.state_dir / "stack.lock"):
-            for component in reversed(self.components):
+            for component in reversed(everything):
                 if component.name in wanted and self.process(component).stop():
                     self.report(f"{component.name} stopped")
                     stopped.append(component.name)
@@ -124,8 +138,12 @@ class Stack:
         component.check_tools()
         component.prepare()
         self.report(f"{component.name}: starting on {component.address}")
-        process.spawn(component.command(), log_file=self.settings.log_file(component.name),
-                      cwd=self.settings.state_dir, env=component.environment())
+        process.spawn(
+            component.command(),
+            log_file=self.settings.log_file(component.name),
+            cwd=self.settings.state_dir,
+            env=component.environment(),
+        )
         return True
 
     def _wait_until_answering(self, component: Component) -> None:

@@ -50,8 +50,13 @@ def test_stripe_client_talks_to_stripe_mock(endpoints: Endpoints) -> None:
     customer = client.v1.customers.create({"description": "buyer-ada"})
     assert customer.id.startswith("cus_")
     intent = client.v1.payment_intents.create(
-        {"amount": 4999, "currency": "usd", "customer": customer.id, "confirm": True,
-         "payment_method": "pm_card_visa"},
+        {
+            "amount": 4999,
+            "currency": "usd",
+            "customer": customer.id,
+            "confirm": True,
+            "payment_method": "pm_card_visa",
+        },
         {"idempotency_key": "order-raincoat-0001:capture"},
     )
     assert intent.id.startswith("pi_")

@@ -18,8 +18,12 @@ from devstack.stack import Stack, StackError
 
 def test_stop_ends_the_process_it_started_and_only_that(tmp_path: Path) -> None:
     ours = ManagedProcess("sleeper", tmp_path / "sleeper.pid")
-    pid = ours.spawn([sys.executable, "-c", "import time; time.sleep(120)"],
-                     log_file=tmp_path / "sleeper.log", cwd=tmp_path, env={})
+    pid = ours.spawn(
+        [sys.executable, "-c", "import time; time.sleep(120)"],
+        log_file=tmp_path / "sleeper.log",
+        cwd=tmp_path,
+        env={},
+    )
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         assert ours.running_pid() == pid
@@ -66,8 +70,11 @@ def test_a_port_taken_by_another_program_is_a_clear_error(tmp_path: Path) -> Non
 
 def test_endpoints_come_from_the_environment_all_or_none() -> None:
     assert Endpoints.from_env({}) is None
-    full = {"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "MONGODB_URL": "mongodb://m/",
-            "STRIPE_API_BASE": "http://s:12111"}
+    full = {
+        "KAFKA_BOOTSTRAP_SERVERS": "k:9092",
+        "MONGODB_URL": "mongodb://m/",
+        "STRIPE_API_BASE": "http://s:12111",
+    }
     assert Endpoints.from_env(full) == Endpoints("k:9092", "mongodb://m/", "http://s:12111")
     with pytest.raises(RuntimeError, match="MONGODB_URL, STRIPE_API_BASE not"):
         Endpoints.from_env({"KAFKA_BOOTSTRAP_SERVERS": "k:9092"})

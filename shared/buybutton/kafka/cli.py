@@ -24,24 +24,30 @@ from buybutton.kafka.replay import replay_dead_letters
 from buybutton.topics import ALL_TOPICS
 
 console = Console()
-topics_app = typer.Typer(help="Topics declared in the registry.", no_args_is_help=True,
-                         add_completion=False)
+topics_app = typer.Typer(help="Topics declared in the registry.", no_args_is_help=True, add_completion=False)
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True, add_completion=False)
 
-Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS",
-                                        help="Kafka bootstrap servers, host:port[,host:port]")]
+Bootstrap = Annotated[
+    str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers, host:port[,host:port]")
+]
 Prefix = Annotated[str, typer.Option(envvar="KAFKA_TOPIC_PREFIX", help="topic name prefix")]
 
 
 @topics_app.command("list")
 def list_topics(prefix: Prefix = "") -> None:
     """Show every declared topic: owner, key, partitions, retention, compaction, DLQ."""
-    table = Table("topic", "owner", "key", "partitions", "retention ms", "compacted", "dlq",
-                  "events")
+    table = Table("topic", "owner", "key", "partitions", "retention ms", "compacted", "dlq", "events")
     for t in ALL_TOPICS:
-        table.add_row(t.named(prefix), t.owner, t.key, str(t.partitions), str(t.retention_ms),
-                      "yes" if t.compacted else "no", t.dlq_named(prefix) if t.has_dlq else "-",
-                      ", ".join(e.type_name() for e in t.events))
+        table.add_row(
+            t.named(prefix),
+            t.owner,
+            t.key,
+            str(t.partitions),
+            str(t.retention_ms),
+            "yes" if t.compacted else "no",
+            t.dlq_named(prefix) if t.has_dlq else "-",
+            ", ".join(e.type_name() for e in t.events),
+        )
     console.print(table)
 
 
@@ -60,13 +66,15 @@ def provision_topics(
     console.print(table)
 
 
-async def _provision(bootstrap: str, prefix: str, replication_factor: int,
-                     dry_run: bool) -> list[ProvisionReport]:
+async def _provision(
+    bootstrap: str, prefix: str, replication_factor: int, dry_run: bool
+) -> list[ProvisionReport]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="buybutton-topics")
     await admin.start()
     try:
-        return await provision(admin, registry_specs(prefix),
-                               replication_factor=replication_factor, dry_run=dry_run)
+        return await provision(
+            admin, registry_specs(prefix), replication_factor=replication_factor, dry_run=dry_run
+        )
     finally:
         await admin.close()
 
@@ -85,8 +93,9 @@ def replay(
             progress.update(task, completed=done, total=total)
 
         try:
-            result = asyncio.run(replay_dead_letters(bootstrap_servers, dlq_topic(topic),
-                                                     limit=limit, progress=advance))
+            result = asyncio.run(
+                replay_dead_letters(bootstrap_servers, dlq_topic(topic), limit=limit, progress=advance)
+            )
         except LookupError as missing:
             console.print(f"[red]{missing}[/]")
             raise typer.Exit(2) from None

@@ -61,9 +61,17 @@ CONSUMER_SETTINGS: dict[str, Any] = {
 
 
 class ConsumeLoop:
-    def __init__(self, *, bootstrap_servers: str, group_id: str, routes: Routes,
-                 publisher: EventPublisher, retry: RetryPolicy | None = None,
-                 batch_size: int = 100, session_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        routes: Routes,
+        publisher: EventPublisher,
+        retry: RetryPolicy | None = None,
+        batch_size: int = 100,
+        session_timeout_ms: int = 10_000,
+    ) -> None:
         self.group_id = group_id
         self.routes = dict(routes)
         self.publisher = publisher
@@ -73,10 +81,14 @@ class ConsumeLoop:
         prefix = publisher.topic_prefix
         self.topics = sorted({topic_for(event_type).named(prefix) for event_type in self.routes})
         self.consumer = AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=bootstrap_servers, group_id=group_id,
-            client_id=group_id, max_poll_records=batch_size,
+            *self.topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            client_id=group_id,
+            max_poll_records=batch_size,
             session_timeout_ms=session_timeout_ms,
-            heartbeat_interval_ms=max(1000, session_timeout_ms // 3), **CONSUMER_SETTINGS,
+            heartbeat_interval_ms=max(1000, session_timeout_ms // 3),
+            **CONSUMER_SETTINGS,
         )
 
     async def start(self) -> None:
@@ -120,13 +132,15 @@ class ConsumeLoop:
                 self.stats.skipped += 1
                 return
             with structlog.contextvars.bound_contextvars(
-                event_id=event.event_id, event_type=event.event_type,
+                event_id=event.event_id,
+                event_type=event.event_type,
                 correlation_id=event.correlation_id,
             ):
                 await self._handle_with_retries(record, event, handler)
 
-    async def _handle_with_retries(self, record: ConsumerRecord[bytes, bytes], event: Event,
-                                   handler: Handler) -> None:
+    async def _handle_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], event: Event, handler: Handler
+    ) -> None:
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 produced = await handler(event) or ()
@@ -136,20 +150,21 @@ class ConsumeLoop:
                     await self._dead_letter(record, error, attempts=attempt)
                     return
                 self.stats.retries += 1
-                log.warning("handler failed; will retry", attempt=attempt,
-                            error_class=type(error).__name__)
+                log.warning("handler failed; will retry", attempt=attempt, error_class=type(error).__name__)
                 await asyncio.sleep(self.retry.backoff_s(attempt))
             else:
                 self.stats.handled += 1
                 return
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException,
-                           *, attempts: int) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
+    ) -> None:
         target = dlq_topic(record.topic)
         await self.publisher.publish_raw(
-            target, key=record.key, value=record.value,
-            headers=dead_letter_headers(record, error=error, attempts=attempts,
-                                        group_id=self.group_id),
+            target,
+            key=record.key,
+            value=record.value,
+            headers=dead_letter_headers(record, error=error, attempts=attempts, group_id=self.group_id),
         )
         self.stats.dead_lettered += 1
         name = type(error).__name__

@@ -29,8 +29,9 @@ def dlq_topic(topic: str) -> str:
     return topic if topic.endswith(DLQ_SUFFIX) else topic + DLQ_SUFFIX
 
 
-def dead_letter_headers(record: ConsumerRecord[bytes, bytes], *, error: BaseException,
-                        attempts: int, group_id: str) -> list[tuple[str, bytes]]:
+def dead_letter_headers(
+    record: ConsumerRecord[bytes, bytes], *, error: BaseException, attempts: int, group_id: str
+) -> list[tuple[str, bytes]]:
     reason = {
         ORIGINAL_TOPIC: record.topic,
         "dlq.original.partition": str(record.partition),

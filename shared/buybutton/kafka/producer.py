@@ -28,9 +28,7 @@ PRODUCER_SETTINGS: dict[str, Any] = {
 
 def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
     """An idempotent, acks=all producer (not started: ``await producer.start()``)."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, client_id=client_id, **PRODUCER_SETTINGS
-    )
+    return AIOKafkaProducer(bootstrap_servers=bootstrap_servers, client_id=client_id, **PRODUCER_SETTINGS)
 
 
 class EventPublisher:
@@ -41,8 +39,7 @@ class EventPublisher:
         self.topic_prefix = topic_prefix
 
     @classmethod
-    async def start(cls, bootstrap_servers: str, *, client_id: str,
-                    topic_prefix: str = "") -> EventPublisher:
+    async def start(cls, bootstrap_servers: str, *, client_id: str, topic_prefix: str = "") -> EventPublisher:
         producer = create_producer(bootstrap_servers, client_id=client_id)
         await producer.start()
         return cls(producer, topic_prefix=topic_prefix)
@@ -66,12 +63,15 @@ class EventPublisher:
         pending = []
         for event in events:
             record = encode(event)
-            pending.append(await self.producer.send(
-                self.topic_name(event), value=record.value, key=record.key, headers=record.headers
-            ))
+            pending.append(
+                await self.producer.send(
+                    self.topic_name(event), value=record.value, key=record.key, headers=record.headers
+                )
+            )
         await asyncio.gather(*pending)
 
-    async def publish_raw(self, topic: str, *, key: bytes | None, value: bytes | None,
-                          headers: Headers) -> None:
+    async def publish_raw(
+        self, topic: str, *, key: bytes | None, value: bytes | None, headers: Headers
+    ) -> None:
         """Write bytes as they are (dead letters and their replay)."""
         await self.producer.send_and_wait(topic, value=value, key=key, headers=list(headers))

@@ -47,21 +47,28 @@ def registry_specs(prefix: str = "", topics: Iterable[Topic] = ALL_TOPICS) -> li
 
 
 def merchant_spec(merchant_id: str, prefix: str = "") -> TopicSpec:
-    return TopicSpec(MERCHANT_ORDERS.for_merchant(merchant_id, prefix), MERCHANT_ORDERS.partitions,
-                     MERCHANT_ORDERS.configs())
+    return TopicSpec(
+        MERCHANT_ORDERS.for_merchant(merchant_id, prefix),
+        MERCHANT_ORDERS.partitions,
+        MERCHANT_ORDERS.configs(),
+    )
 
 
-async def provision(admin: AIOKafkaAdminClient, specs: Iterable[TopicSpec], *,
-                    replication_factor: int = 1, dry_run: bool = False) -> list[ProvisionReport]:
+async def provision(
+    admin: AIOKafkaAdminClient,
+    specs: Iterable[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    dry_run: bool = False,
+) -> list[ProvisionReport]:
     specs = list(specs)
     existing = set(await admin.list_topics())
     reports = []
     missing = [s for s in specs if s.name not in existing]
     if missing and not dry_run:
-        response = await admin.create_topics([
-            NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.configs)
-            for s in missing
-        ])
+        response = await admin.create_topics(
+            [NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.configs) for s in missing]
+        )
         for name, code, *_ in response.topic_errors:
             if code not in (0, TOPIC_ALREADY_EXISTS):
                 raise for_code(code)(f"creating {name}")
@@ -72,8 +79,7 @@ async def provision(admin: AIOKafkaAdminClient, specs: Iterable[TopicSpec], *,
     return reports
 
 
-async def _reconcile(admin: AIOKafkaAdminClient, spec: TopicSpec, *,
-                     dry_run: bool) -> ProvisionReport:
+async def _reconcile(admin: AIOKafkaAdminClient, spec: TopicSpec, *, dry_run: bool) -> ProvisionReport:
     changes = []
     [described] = await admin.describe_topics([spec.name])
     partitions = len(described["partitions"])

@@ -22,13 +22,22 @@ class ReplayResult:
     targets: dict[str, int] = field(default_factory=dict)
 
 
-async def replay_dead_letters(bootstrap_servers: str, dlq_topic_name: str, *,
-                              limit: int | None = None, group_id: str = REPLAYER_GROUP,
-                              progress: Progress | None = None) -> ReplayResult:
+async def replay_dead_letters(
+    bootstrap_servers: str,
+    dlq_topic_name: str,
+    *,
+    limit: int | None = None,
+    group_id: str = REPLAYER_GROUP,
+    progress: Progress | None = None,
+) -> ReplayResult:
     """Send every not-yet-replayed record of ``dlq_topic_name`` back to its original topic."""
     publisher = await EventPublisher.start(bootstrap_servers, client_id=group_id)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=group_id,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         return await _replay(consumer, publisher, dlq_topic_name, limit, progress)
@@ -46,10 +55,14 @@ async def partition_ids(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
     return sorted(partitions)
 
 
-async def _replay(consumer: AIOKafkaConsumer, publisher: EventPublisher, dlq_topic_name: str,
-                  limit: int | None, progress: Progress | None) -> ReplayResult:
-    partitions = [TopicPartition(dlq_topic_name, p)
-                  for p in await partition_ids(consumer, dlq_topic_name)]
+async def _replay(
+    consumer: AIOKafkaConsumer,
+    publisher: EventPublisher,
+    dlq_topic_name: str,
+    limit: int | None,
+    progress: Progress | None,
+) -> ReplayResult:
+    partitions = [TopicPartition(dlq_topic_name, p) for p in await partition_ids(consumer, dlq_topic_name)]
     consumer.assign(partitions)
     ends = await consumer.end_offsets(partitions)
     backlog = {tp: ends[tp] - await consumer.position(tp) for tp in partitions}
@@ -62,7 +75,9 @@ async def _replay(consumer: AIOKafkaConsumer, publisher: EventPublisher, dlq_top
             for record in records[: total - result.replayed]:
                 target = replay_target(record.headers, dlq_topic_name)
                 await publisher.publish_raw(
-                    target, key=record.key, value=record.value,
+                    target,
+                    key=record.key,
+                    value=record.value,
                     headers=replay_headers(record.headers, dlq_topic_name),
                 )
                 await consumer.commit({tp: record.offset + 1})

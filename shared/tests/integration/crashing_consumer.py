@@ -28,8 +28,13 @@ async def main(bootstrap: str, prefix: str, group: str, seen_file: Path, crash: 
             os.kill(os.getpid(), signal.SIGKILL)
         return []
 
-    loop = ConsumeLoop(bootstrap_servers=bootstrap, group_id=group, routes={BuyClicked: hold_stock},
-                       publisher=publisher, session_timeout_ms=6000)
+    loop = ConsumeLoop(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        routes={BuyClicked: hold_stock},
+        publisher=publisher,
+        session_timeout_ms=6000,
+    )
     await loop.start()
     try:
         while loop.stats.handled == 0:

@@ -12,19 +12,26 @@ from aiokafka.structs import ConsumerRecord
 Records = list[ConsumerRecord[bytes, bytes]]
 
 
-async def read_until(bootstrap: str, topic: str, done: Callable[[Records], bool], *,
-                     timeout_s: float = 30.0) -> Records:
+async def read_until(
+    bootstrap: str, topic: str, done: Callable[[Records], bool], *, timeout_s: float = 30.0
+) -> Records:
     """Read ``topic`` from the beginning until ``done(records)``; fail after ``timeout_s``."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records: Records = []
     deadline = time.monotonic() + timeout_s
     try:
         while not done(records):
             if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: condition not met in {timeout_s} s; "
-                                     f"read {len(records)} record(s)")
+                raise AssertionError(
+                    f"{topic}: condition not met in {timeout_s} s; read {len(records)} record(s)"
+                )
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():
                 records.extend(batch)
@@ -33,8 +40,9 @@ async def read_until(bootstrap: str, topic: str, done: Callable[[Records], bool]
     return records
 
 
-async def wait_for(condition: Callable[[], bool], *, timeout_s: float = 30.0,
-                   what: str = "condition") -> None:
+async def wait_for(
+    condition: Callable[[], bool], *, timeout_s: float = 30.0, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:

@@ -26,14 +26,14 @@ FAST_RETRY = RetryPolicy(attempts=3, first_backoff_s=0.01, max_backoff_s=0.05)
 def clicks(count: int) -> list[BuyClicked]:
     """``count`` distinct BuyClicked events for the same order (same key, same partition)."""
     template = next(e for e in sample_events() if isinstance(e, BuyClicked))
-    return [template.model_copy(update={"event_id": f"click-{n}-{template.event_id}"})
-            for n in range(count)]
+    return [template.model_copy(update={"event_id": f"click-{n}-{template.event_id}"}) for n in range(count)]
 
 
 @pytest.fixture
 async def publisher(kafka_bootstrap: str, registry_topics: str) -> AsyncIterator[EventPublisher]:
-    publisher = await EventPublisher.start(kafka_bootstrap, client_id="test-publisher",
-                                           topic_prefix=registry_topics)
+    publisher = await EventPublisher.start(
+        kafka_bootstrap, client_id="test-publisher", topic_prefix=registry_topics
+    )
     try:
         yield publisher
     finally:
@@ -43,9 +43,11 @@ async def publisher(kafka_bootstrap: str, registry_topics: str) -> AsyncIterator
 async def run_until(loop: ConsumeLoop, condition: object, timeout_s: float = 30.0) -> None:
     await loop.start()
     try:
+
         async def pump() -> None:
             while not condition():  # type: ignore[operator]
                 await loop.poll_once(timeout_ms=200)
+
         await asyncio.wait_for(pump(), timeout_s)
     finally:
         await loop.stop()
@@ -76,8 +78,13 @@ async def test_failing_record_is_retried_then_dead_lettered_while_later_ones_are
 
     await publisher.publish_all([bad, *good])
     group = f"{unique_name}-checkout"
-    loop = ConsumeLoop(bootstrap_servers=kafka_bootstrap, group_id=group,
-                       routes={BuyClicked: hold_stock}, publisher=publisher, retry=FAST_RETRY)
+    loop = ConsumeLoop(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=group,
+        routes={BuyClicked: hold_stock},
+        publisher=publisher,
+        retry=FAST_RETRY,
+    )
     await run_until(loop, lambda: len(handled) == 2 and loop.stats.dead_lettered == 1)
 
     assert attempts[bad.event_id] == 3
@@ -119,14 +126,20 @@ async def test_poison_records_go_to_the_dlq_at_once_and_the_partition_moves_on(
         calls.append(event.event_id)
         return []
 
-    loop = ConsumeLoop(bootstrap_servers=kafka_bootstrap, group_id=f"{unique_name}-checkout",
-                       routes={BuyClicked: hold_stock}, publisher=publisher, retry=FAST_RETRY)
+    loop = ConsumeLoop(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"{unique_name}-checkout",
+        routes={BuyClicked: hold_stock},
+        publisher=publisher,
+        retry=FAST_RETRY,
+    )
     await run_until(loop, lambda: calls == [good.event_id])
 
     assert loop.stats.dead_lettered == len(poison)
     assert loop.stats.retries == 0, "an unreadable record is never retried"
-    dead = await read_until(kafka_bootstrap, CHECKOUT.dlq_named(publisher.topic_prefix),
-                            lambda rs: len(rs) >= len(poison))
+    dead = await read_until(
+        kafka_bootstrap, CHECKOUT.dlq_named(publisher.topic_prefix), lambda rs: len(rs) >= len(poison)
+    )
     assert [r.value for r in dead] == [value for value, _ in poison]
     assert {header(r.headers, ERROR_CLASS) for r in dead} == {"PoisonRecord"}
 
@@ -138,20 +151,33 @@ async def test_events_a_handler_returns_are_published_with_causation(
     await publisher.publish(click)
 
     async def capture_payment(event: BuyClicked) -> list[Event]:
-        return [PaymentCaptured.caused_by(
-            event, order_id=event.order_id, producer="checkout-service",
-            merchant_id=event.merchant_id, buyer_id=event.buyer_id, amount=event.amount,
-            platform_fee=event.amount.fee(250), fee_bps=250, payment_reference="pi_test_1",
-        )]
+        return [
+            PaymentCaptured.caused_by(
+                event,
+                order_id=event.order_id,
+                producer="checkout-service",
+                merchant_id=event.merchant_id,
+                buyer_id=event.buyer_id,
+                amount=event.amount,
+                platform_fee=event.amount.fee(250),
+                fee_bps=250,
+                payment_reference="pi_test_1",
+            )
+        ]
 
-    loop = ConsumeLoop(bootstrap_servers=kafka_bootstrap, group_id=f"{unique_name}-checkout",
-                       routes={BuyClicked: capture_payment}, publisher=publisher)
+    loop = ConsumeLoop(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"{unique_name}-checkout",
+        routes={BuyClicked: capture_payment},
+        publisher=publisher,
+    )
     await run_until(loop, lambda: loop.stats.handled == 1)
 
     from buybutton.kafka.codec import decode
 
     records = await read_until(
-        kafka_bootstrap, CHECKOUT.named(publisher.topic_prefix),
+        kafka_bootstrap,
+        CHECKOUT.named(publisher.topic_prefix),
         lambda rs: any(header(r.headers, "event_type") == "PaymentCaptured" for r in rs),
     )
     captured = [decode(r.value, r.headers) for r in records]
@@ -177,8 +203,13 @@ async def test_replayed_dead_letter_is_handled_once_fixed(
         return []
 
     group = f"{unique_name}-checkout"
-    first = ConsumeLoop(bootstrap_servers=kafka_bootstrap, group_id=group,
-                        routes={BuyClicked: hold_stock}, publisher=publisher, retry=FAST_RETRY)
+    first = ConsumeLoop(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=group,
+        routes={BuyClicked: hold_stock},
+        publisher=publisher,
+        retry=FAST_RETRY,
+    )
     await run_until(first, lambda: first.stats.dead_lettered == 1)
 
     catalogue_up = True
@@ -188,8 +219,13 @@ async def test_replayed_dead_letter_is_handled_once_fixed(
     assert result.replayed == 1
     assert result.targets == {CHECKOUT.named(publisher.topic_prefix): 1}
 
-    second = ConsumeLoop(bootstrap_servers=kafka_bootstrap, group_id=group,
-                         routes={BuyClicked: hold_stock}, publisher=publisher, retry=FAST_RETRY)
+    second = ConsumeLoop(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=group,
+        routes={BuyClicked: hold_stock},
+        publisher=publisher,
+        retry=FAST_RETRY,
+    )
     await run_until(second, lambda: handled == [click.event_id])
 
     again = await replay_dead_letters(kafka_bootstrap, dlq, group_id=replayer)

@@ -20,16 +20,20 @@ CONSUMER_SCRIPT = Path(__file__).with_name("crashing_consumer.py")
 
 
 def run_consumer(*args: str, timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(CONSUMER_SCRIPT), *args], capture_output=True,
-                          text=True, timeout=timeout_s, check=False)
+    return subprocess.run(
+        [sys.executable, str(CONSUMER_SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
 
 
 async def test_consumer_killed_before_commit_gets_the_record_again(
     kafka_bootstrap: str, registry_topics: str, unique_name: str, tmp_path: Path
 ) -> None:
     click = next(e for e in sample_events() if isinstance(e, BuyClicked))
-    publisher = await EventPublisher.start(kafka_bootstrap, client_id="test",
-                                           topic_prefix=registry_topics)
+    publisher = await EventPublisher.start(kafka_bootstrap, client_id="test", topic_prefix=registry_topics)
     await publisher.publish(click)
     await publisher.stop()
     seen = tmp_path / "seen.txt"
@@ -48,15 +52,13 @@ async def test_consumer_killed_before_commit_gets_the_record_again(
     await consumer.start()
     try:
         topic = CHECKOUT.named(registry_topics)
-        committed = [await consumer.committed(TopicPartition(topic, p))
-                     for p in range(CHECKOUT.partitions)]
+        committed = [await consumer.committed(TopicPartition(topic, p)) for p in range(CHECKOUT.partitions)]
     finally:
         await consumer.stop()
     assert sorted(c for c in committed if c is not None) == [1], "committed after the restart"
 
 
-async def test_producer_is_idempotent_with_acks_all(kafka_bootstrap: str,
-                                                    registry_topics: str) -> None:
+async def test_producer_is_idempotent_with_acks_all(kafka_bootstrap: str, registry_topics: str) -> None:
     assert PRODUCER_SETTINGS["acks"] == "all"
     assert PRODUCER_SETTINGS["enable_idempotence"] is True
     producer = create_producer(kafka_bootstrap, client_id="settings-check")

@@ -11,11 +11,11 @@ from ..samples import sample_events
 from .helpers import read_until
 
 
-async def test_every_event_round_trips_through_the_broker(kafka_bootstrap: str,
-                                                          registry_topics: str) -> None:
+async def test_every_event_round_trips_through_the_broker(kafka_bootstrap: str, registry_topics: str) -> None:
     events = sample_events()
-    publisher = await EventPublisher.start(kafka_bootstrap, client_id="roundtrip",
-                                           topic_prefix=registry_topics)
+    publisher = await EventPublisher.start(
+        kafka_bootstrap, client_id="roundtrip", topic_prefix=registry_topics
+    )
     try:
         await publisher.publish_all(events)
     finally:
@@ -24,9 +24,9 @@ async def test_every_event_round_trips_through_the_broker(kafka_bootstrap: str,
     for sent in events:
         topic = topic_for(sent).named(registry_topics)
         records = await read_until(
-            kafka_bootstrap, topic,
-            lambda rs, sent=sent: any(decode(r.value, r.headers).event_id == sent.event_id
-                                      for r in rs),
+            kafka_bootstrap,
+            topic,
+            lambda rs, sent=sent: any(decode(r.value, r.headers).event_id == sent.event_id for r in rs),
         )
         [record] = [r for r in records if decode(r.value, r.headers).event_id == sent.event_id]
         assert decode(record.value, record.headers) == sent

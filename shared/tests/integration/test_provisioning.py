@@ -29,7 +29,8 @@ async def test_provision_creates_then_changes_nothing_then_repairs_drift(
         first = await provision(kafka_admin, specs)
         assert Counter(r.outcome for r in first) == {"created": len(specs)}
         expected_names = {t.named(topic_prefix) for t in ALL_TOPICS} | {
-            t.dlq_named(topic_prefix) for t in ALL_TOPICS if t.has_dlq}
+            t.dlq_named(topic_prefix) for t in ALL_TOPICS if t.has_dlq
+        }
         assert {r.name for r in first} == expected_names
         existing = set(await kafka_admin.list_topics())
         assert expected_names <= existing
@@ -43,9 +44,15 @@ async def test_provision_creates_then_changes_nothing_then_repairs_drift(
         assert {r.outcome for r in second} == {"unchanged"}
 
         drifted = CHECKOUT.named(topic_prefix)
-        await kafka_admin.alter_configs([ConfigResource(
-            ConfigResourceType.TOPIC, drifted,
-            configs={**CHECKOUT.configs(), "retention.ms": "3600000"})])
+        await kafka_admin.alter_configs(
+            [
+                ConfigResource(
+                    ConfigResourceType.TOPIC,
+                    drifted,
+                    configs={**CHECKOUT.configs(), "retention.ms": "3600000"},
+                )
+            ]
+        )
         await retention_becomes(kafka_admin, drifted, "3600000")  # config changes propagate
         dry = await provision(kafka_admin, specs, dry_run=True)
         assert [r.name for r in dry if r.outcome == "changed"] == [drifted]

@@ -25,17 +25,21 @@ def test_encode_then_decode_gives_the_same_event() -> None:
     assert record.key == b"order-raincoat-0001"
 
 
-@pytest.mark.parametrize(("value", "headers", "reason"), [
-    (None, [], "tombstone"),
-    (b"\xff\xfe not utf-8", [], "not JSON"),
-    (b"{truncated", [], "not JSON"),
-    (b'"a string"', [], "not an object"),
-    (b'{"order_id": "x"}', [], "no event_type"),
-    (b'{"event_type": "BuyClicked", "schema_version": 7}', [], "no model for BuyClicked v7"),
-    (b'{"event_type": "NoSuchThing", "schema_version": 1}', [], "no model for NoSuchThing"),
-])
-def test_unreadable_records_are_poison(value: bytes | None, headers: list[tuple[str, bytes]],
-                                       reason: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "headers", "reason"),
+    [
+        (None, [], "tombstone"),
+        (b"\xff\xfe not utf-8", [], "not JSON"),
+        (b"{truncated", [], "not JSON"),
+        (b'"a string"', [], "not an object"),
+        (b'{"order_id": "x"}', [], "no event_type"),
+        (b'{"event_type": "BuyClicked", "schema_version": 7}', [], "no model for BuyClicked v7"),
+        (b'{"event_type": "NoSuchThing", "schema_version": 1}', [], "no model for NoSuchThing"),
+    ],
+)
+def test_unreadable_records_are_poison(
+    value: bytes | None, headers: list[tuple[str, bytes]], reason: str
+) -> None:
     with pytest.raises(PoisonRecord, match=reason):
         decode(value, headers)
 

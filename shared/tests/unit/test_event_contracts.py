@@ -36,9 +36,20 @@ def test_schema_matches_snapshot_of_its_version(model: type[Event]) -> None:
 
 
 def test_every_event_named_by_the_design_has_a_model() -> None:
-    named = {"TweetWithProductPosted", "BuyClicked", "PaymentCaptured", "OrderForwarded",
-             "PaymentFailed", "OrderCancelled", "PaymentRefunded", "OrderShipped",
-             "OrderFulfilled", "RolloutChanged", "BuyerProfileSaved", "BuyerDataErased"}
+    named = {
+        "TweetWithProductPosted",
+        "BuyClicked",
+        "PaymentCaptured",
+        "OrderForwarded",
+        "PaymentFailed",
+        "OrderCancelled",
+        "PaymentRefunded",
+        "OrderShipped",
+        "OrderFulfilled",
+        "RolloutChanged",
+        "BuyerProfileSaved",
+        "BuyerDataErased",
+    }
     assert {m.type_name() for m in ALL_EVENTS} == named
 
 
@@ -74,8 +85,15 @@ def test_occurred_at_must_carry_a_time_zone() -> None:
 def test_caused_by_carries_correlation_and_causation() -> None:
     clicked = next(e for e in sample_events() if isinstance(e, BuyClicked))
     captured = PaymentCaptured.caused_by(
-        clicked, order_id=ORDER, producer="checkout-service", merchant_id="m", buyer_id="b",
-        amount=PRICE, platform_fee=PRICE.fee(100), fee_bps=100, payment_reference="pi_1",
+        clicked,
+        order_id=ORDER,
+        producer="checkout-service",
+        merchant_id="m",
+        buyer_id="b",
+        amount=PRICE,
+        platform_fee=PRICE.fee(100),
+        fee_bps=100,
+        payment_reference="pi_1",
     )
     assert captured.causation_id == clicked.event_id
     assert captured.correlation_id == clicked.correlation_id

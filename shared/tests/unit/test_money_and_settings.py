@@ -26,13 +26,16 @@ def test_fee_examples() -> None:
     assert Money(amount_minor=20, currency="USD").fee(250).amount_minor == 1  # 0.5 -> 1
 
 
-@pytest.mark.parametrize("body", [
-    {"amount_minor": -1, "currency": "USD"},
-    {"amount_minor": 1.5, "currency": "USD"},
-    {"amount_minor": 100, "currency": "usd"},
-    {"amount_minor": 100, "currency": "XYZ"},
-    {"amount_minor": 10**13, "currency": "USD"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"amount_minor": -1, "currency": "USD"},
+        {"amount_minor": 1.5, "currency": "USD"},
+        {"amount_minor": 100, "currency": "usd"},
+        {"amount_minor": 100, "currency": "XYZ"},
+        {"amount_minor": 10**13, "currency": "USD"},
+    ],
+)
 def test_bad_money_is_refused(body: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Money.model_validate(body)

@@ -57,7 +57,7 @@ def luhn_complete(body: str) -> str:
 @given(st.text(alphabet="0123456789", min_size=12, max_size=18), st.sampled_from(["", " ", "-"]))
 def test_every_luhn_valid_13_to_19_digit_number_is_found(body: str, separator: str) -> None:
     number = luhn_complete(body)
-    shown = separator.join(number[i:i + 4] for i in range(0, len(number), 4))
+    shown = separator.join(number[i : i + 4] for i in range(0, len(number), 4))
     assert card_numbers_in(f"paid with {shown} yesterday") == [shown]
 
 

@@ -48,16 +48,23 @@ def exclusive(lock_file: Path) -> Iterator[None]:
         yield
 
 
-def run_logged(command: list[str], *, log_file: Path, cwd: Path, env: dict[str, str] | None = None,
-               what: str) -> None:
+def run_logged(
+    command: list[str], *, log_file: Path, cwd: Path, env: dict[str, str] | None = None, what: str
+) -> None:
     """Run an install step with its output in ``log_file``; fail naming that log."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         log.write(f"\n--- devstack: {' '.join(command)}\n".encode())
         log.flush()
-        result = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})},
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                check=False)
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if result.returncode != 0:
         raise InstallFailed(f"{what} failed (exit {result.returncode}); see {log_file}")
 
@@ -99,7 +106,7 @@ class Component(ABC):
     @abstractmethod
     def install(self) -> None: ...
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 (optional step; most components need none)
         """One-off preparation of the data folder before the first start (nothing by default)."""
 
     @abstractmethod

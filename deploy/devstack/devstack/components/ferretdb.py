@@ -19,8 +19,9 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 
 
 def pinned_version() -> str:
-    match = re.search(rf"^require {re.escape(FERRETDB_MODULE)} (v\S+)$",
-                      (RESOURCES / "go.mod").read_text(), re.MULTILINE)
+    match = re.search(
+        rf"^require {re.escape(FERRETDB_MODULE)} (v\S+)$", (RESOURCES / "go.mod").read_text(), re.MULTILINE
+    )
     if match is None:
         raise RuntimeError(f"{RESOURCES / 'go.mod'} does not require {FERRETDB_MODULE}")
     return match.group(1)
@@ -50,7 +51,10 @@ class FerretDB(Component):
         version_file.write_text(pinned_version() + "\n")
         run_logged(
             ["go", "build", "-mod=vendor", "-o", str(self.binary), f"{FERRETDB_MODULE}/cmd/ferretdb"],
-            log_file=log, cwd=source, env={"CGO_ENABLED": "0"}, what="building FerretDB",
+            log_file=log,
+            cwd=source,
+            env={"CGO_ENABLED": "0"},
+            what="building FerretDB",
         )
         shutil.rmtree(source)
 
@@ -66,14 +70,20 @@ class FerretDB(Component):
         data = self.settings.data_dir / "ferretdb"
         data.mkdir(parents=True, exist_ok=True)
         return [
-            str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{data}/",
-            f"--state-dir={data}", f"--listen-addr={self.address}",
+            str(self.binary),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{data}/",
+            f"--state-dir={data}",
+            f"--listen-addr={self.address}",
             f"--debug-addr={self.settings.host}:{self.settings.ferretdb_debug_port}",
-            "--telemetry=disable", "--log-level=warn", "--log-format=json",
+            "--telemetry=disable",
+            "--log-level=warn",
+            "--log-format=json",
         ]
 
     def probe(self) -> None:
         from pymongo import MongoClient
 
+        client: MongoClient[dict[str, object]]
         with MongoClient(self.url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000) as client:
             client.admin.command("ping")

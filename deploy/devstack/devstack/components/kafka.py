@@ -27,14 +27,25 @@ class Kafka(Component):
         return content_key(RESOURCES / "pom.xml")
 
     def check_tools(self) -> None:
-        require_tool("java", "Kafka needs a Java runtime 17+ (Debian: apt-get install openjdk-17-jdk-headless)")
+        require_tool(
+            "java", "Kafka needs a Java runtime 17+ (Debian: apt-get install openjdk-17-jdk-headless)"
+        )
         require_tool("mvn", "Kafka's jars are fetched with Maven (Debian: apt-get install maven)")
 
     def install(self) -> None:
         run_logged(
-            ["mvn", "-B", "-q", "-f", str(RESOURCES / "pom.xml"), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={self.install_dir / 'libs'}"],
-            log_file=self.install_dir / "install.log", cwd=self.install_dir,
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(RESOURCES / "pom.xml"),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.install_dir / 'libs'}",
+            ],
+            log_file=self.install_dir / "install.log",
+            cwd=self.install_dir,
             what="fetching the Kafka jars with Maven",
         )
 
@@ -53,10 +64,17 @@ class Kafka(Component):
     def _java(self, main_class: str, *args: str) -> list[str]:
         heap = self.settings.kafka_heap
         return [
-            "java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            "java",
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{RESOURCES / 'log4j.properties'}",
-            "-cp", str(self.install_dir / "libs" / "*"), main_class, *args,
+            "-cp",
+            str(self.install_dir / "libs" / "*"),
+            main_class,
+            *args,
         ]
 
     def _write_properties(self) -> None:
@@ -93,9 +111,11 @@ class Kafka(Component):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         run_logged(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id,
-                       "-c", str(self.properties_file)),
-            log_file=self.settings.log_file(self.name), cwd=self.settings.state_dir,
+            self._java(
+                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties_file)
+            ),
+            log_file=self.settings.log_file(self.name),
+            cwd=self.settings.state_dir,
             what="formatting the Kafka data folder",
         )
 

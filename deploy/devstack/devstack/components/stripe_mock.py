@@ -32,8 +32,10 @@ class StripeMock(Component):
     def install(self) -> None:
         run_logged(
             ["go", "install", f"{STRIPE_MOCK_MODULE}@{STRIPE_MOCK_VERSION}"],
-            log_file=self.install_dir / "install.log", cwd=self.install_dir,
-            env={"GOBIN": str(self.install_dir), "CGO_ENABLED": "0"}, what="building stripe-mock",
+            log_file=self.install_dir / "install.log",
+            cwd=self.install_dir,
+            env={"GOBIN": str(self.install_dir), "CGO_ENABLED": "0"},
+            what="building stripe-mock",
         )
 
     @property
@@ -48,8 +50,9 @@ class StripeMock(Component):
         return [str(self.binary), "-http-addr", self.address]
 
     def probe(self) -> None:
-        request = urllib.request.Request(f"{self.url}/v1/balance",
-                                         headers={"Authorization": f"Bearer {PROBE_KEY}"})
-        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 (loopback URL)
+        request = urllib.request.Request(
+            f"{self.url}/v1/balance", headers={"Authorization": f"Bearer {PROBE_KEY}"}
+        )
+        with urllib.request.urlopen(request, timeout=2) as response:
             if response.status != 200:
                 raise RuntimeError(f"stripe-mock answered {response.status}")

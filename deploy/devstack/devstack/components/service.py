@@ -1,0 +1,72 @@
+"""One of the platform's own services, run from the workspace as ``python -m <package>`` with
+the stack's endpoints in its environment. Ready when ``GET /healthz`` answers 200."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass
+
+from devstack.components.base import Component
+from devstack.config import StackSettings
+from devstack.endpoints import Endpoints
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    package: str
+    env_prefix: str
+    port: int
+
+
+PLATFORM_SERVICES = (
+    ServiceSpec("tweet-service", "tweet_service", "TWEET", 8001),
+    ServiceSpec("checkout-service", "checkout_service", "CHECKOUT", 8002),
+    ServiceSpec("vault-service", "vault_service", "VAULT", 8003),
+    ServiceSpec("merchant-relay", "merchant_relay", "RELAY", 8004),
+    ServiceSpec("rollout-service", "rollout_service", "ROLLOUT", 8005),
+)
+
+
+class PlatformService(Component):
+    def __init__(self, settings: StackSettings, spec: ServiceSpec, endpoints: Endpoints) -> None:
+        super().__init__(settings)
+        self.spec = spec
+        self.name = spec.name
+        self.endpoints = endpoints
+
+    def cache_key(self) -> str:
+        return "workspace"
+
+    def is_installed(self) -> bool:
+        return True  # installed in the workspace's virtual environment by `uv sync`
+
+    def check_tools(self) -> None:
+        pass
+
+    def install(self) -> None:
+        pass
+
+    @property
+    def address(self) -> str:
+        return f"{self.settings.host}:{self.spec.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.spec.package]
+
+    def environment(self) -> dict[str, str]:
+        prefix = self.spec.env_prefix
+        return {
+            **os.environ,
+            **self.endpoints.as_env(),
+            f"{prefix}_HTTP_HOST": self.settings.host,
+            f"{prefix}_HTTP_PORT": str(self.spec.port),
+        }
+
+    def probe(self) -> None:
+        with urllib.request.urlopen(f"http://{self.address}/healthz", timeout=2) as response:
+            if json.load(response).get("service") != self.spec.name:
+                raise RuntimeError(f"{self.address} is not {self.spec.name}")
