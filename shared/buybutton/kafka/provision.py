@@ -5,6 +5,8 @@ partitions than declared is reported, not touched."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -72,11 +74,22 @@ async def provision(
         for name, code, *_ in response.topic_errors:
             if code not in (0, TOPIC_ALREADY_EXISTS):
                 raise for_code(code)(f"creating {name}")
+        await _until_visible(admin, {s.name for s in missing})
     reports += [ProvisionReport(s.name, "created", f"{s.partitions} partitions") for s in missing]
     for spec in specs:
         if spec.name in existing:
             reports.append(await _reconcile(admin, spec, dry_run=dry_run))
     return reports
+
+
+async def _until_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: float = 30) -> None:
+    """Wait until the broker's metadata lists the new topics (the controller commits first, the
+    broker learns of it a moment later), so that callers can use them at once."""
+    deadline = time.monotonic() + timeout_s
+    while not names <= set(await admin.list_topics()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not visible after {timeout_s:.0f} s: {sorted(names)}")
+        await asyncio.sleep(0.05)
 
 
 async def _reconcile(admin: AIOKafkaAdminClient, spec: TopicSpec, *, dry_run: bool) -> ProvisionReport:
