@@ -10,6 +10,7 @@ The broker comes from --bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS.
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Annotated
 
 import typer
@@ -21,9 +22,9 @@ from rich.table import Table
 from buybutton.kafka.dead_letters import dlq_topic
 from buybutton.kafka.provision import ProvisionReport, provision, registry_specs
 from buybutton.kafka.replay import replay_dead_letters
-from buybutton.topics import ALL_TOPICS
+from buybutton.topics import ALL_TOPICS, DAY_MS, KEEP_FOREVER
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 200)
 topics_app = typer.Typer(help="Topics declared in the registry.", no_args_is_help=True, add_completion=False)
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True, add_completion=False)
 
@@ -36,17 +37,17 @@ Prefix = Annotated[str, typer.Option(envvar="KAFKA_TOPIC_PREFIX", help="topic na
 @topics_app.command("list")
 def list_topics(prefix: Prefix = "") -> None:
     """Show every declared topic: owner, key, partitions, retention, compaction, DLQ."""
-    table = Table("topic", "owner", "key", "partitions", "retention ms", "compacted", "dlq", "events")
+    table = Table("topic", "owner", "key", "partitions", "retention", "compacted", "dlq", "events")
     for t in ALL_TOPICS:
         table.add_row(
             t.named(prefix),
             t.owner,
             t.key,
             str(t.partitions),
-            str(t.retention_ms),
+            "forever" if t.retention_ms == KEEP_FOREVER else f"{t.retention_ms // DAY_MS} days",
             "yes" if t.compacted else "no",
             t.dlq_named(prefix) if t.has_dlq else "-",
-            ", ".join(e.type_name() for e in t.events),
+            "\n".join(e.type_name() for e in t.events),
         )
     console.print(table)
 
