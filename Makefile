@@ -2,49 +2,52 @@
 # `make test` runs the whole suite. Both set up a fresh machine first (deploy/bootstrap.sh).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV = $(shell deploy/bootstrap.sh)
+BIN := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install up down status test test-unit lint topics bench-kafka compose-config
+.PHONY: help install lock up down status test test-unit lint topics bench-kafka compose-config
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-install:  ## install uv and the Python workspace from uv.lock
-	@deploy/bootstrap.sh >/dev/null
+install:  ## install uv and the workspace into .venv from requirements.lock
+	@deploy/bootstrap.sh
 
-up:  ## run the platform: Kafka, FerretDB, stripe-mock, the topics, then the five services
-	@uv=$(UV); $$uv run --frozen devstack up && \
-	  eval "$$($$uv run --frozen devstack env)" && $$uv run --frozen buybutton-topics provision && \
-	  $$uv run --frozen devstack up --services && $$uv run --frozen devstack status
+lock:  ## re-resolve dependencies after a pyproject change and rewrite requirements.lock
+	@uv lock --quiet && uv export --quiet --frozen --all-packages --all-groups --no-emit-workspace \
+	  --no-header --format requirements-txt -o requirements.lock && rm -f uv.lock && $(MAKE) -s install
 
-down:  ## stop the local stack
-	@$(UV) run --frozen devstack down
+up: install  ## run the platform: Kafka, FerretDB, stripe-mock, the topics, then the five services
+	@$(BIN)/devstack up && eval "$$($(BIN)/devstack env)" && $(BIN)/buybutton-topics provision && \
+	  $(BIN)/devstack up --services && $(BIN)/devstack status
 
-status:  ## show the local stack's components and whether they answer
-	@$(UV) run --frozen devstack status
+down: install  ## stop the local stack and the services
+	@$(BIN)/devstack down
+
+status: install  ## show each component and service and whether it answers
+	@$(BIN)/devstack status
 
 # Endpoints given in the environment, or a Docker engine (testcontainers), are used as they
 # are; otherwise the local stack is started for the run and stopped after it.
-test:  ## run every test against real Kafka, MongoDB and stripe-mock
-	@uv=$(UV); \
-	if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ] || docker info >/dev/null 2>&1; then \
-	  $$uv run --frozen pytest $(PYTEST_ARGS); \
+test: install  ## run every test against real Kafka, MongoDB and stripe-mock
+	@if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ] || docker info >/dev/null 2>&1; then \
+	  $(BIN)/pytest $(PYTEST_ARGS); \
 	else \
-	  $$uv run --frozen devstack run -- pytest $(PYTEST_ARGS); \
+	  $(BIN)/devstack run -- $(BIN)/pytest $(PYTEST_ARGS); \
 	fi
 
-test-unit:  ## run only the tests that need no running component
-	@$(UV) run --frozen pytest -m "not stack" $(PYTEST_ARGS)
+test-unit: install  ## run only the tests that need no running component
+	@$(BIN)/pytest -m "not stack" $(PYTEST_ARGS)
 
-lint:  ## ruff and mypy
-	@uv=$(UV); $$uv run --frozen ruff check . && $$uv run --frozen mypy shared/buybutton deploy/devstack/devstack services/*/*_*/
+lint: install  ## ruff and mypy
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && \
+	  $(BIN)/mypy shared/buybutton deploy/devstack/devstack services/*/*_*/
 
-topics:  ## provision the registry's topics on KAFKA_BOOTSTRAP_SERVERS (or the local stack)
-	@uv=$(UV); eval "$$($$uv run --frozen devstack env)"; $$uv run --frozen buybutton-topics provision
+topics: install  ## provision the registry's topics on KAFKA_BOOTSTRAP_SERVERS (or the local stack)
+	@[ -n "$$KAFKA_BOOTSTRAP_SERVERS" ] || eval "$$($(BIN)/devstack env)"; $(BIN)/buybutton-topics provision
 
-bench-kafka:  ## baseline: produce->consume hop latency and throughput on the local broker
-	@$(UV) run --frozen devstack run -- python bench/kafka_hop.py
+bench-kafka: install  ## baseline: produce->consume hop latency and throughput on the local broker
+	@$(BIN)/devstack run -- $(BIN)/python bench/kafka_hop.py
 
 compose-config:  ## validate docker-compose.yml
 	@if command -v docker-compose >/dev/null; then docker-compose config -q; else docker compose config -q; fi

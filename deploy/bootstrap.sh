@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Install what the workspace needs on a fresh machine, once; fast when all is there.
-#   - uv (the one installer of this workspace), pinned, into the devstack cache if not on PATH
-#   - the Python workspace from uv.lock (uv sync --frozen)
+# Install what the workspace needs on a fresh machine, once; fast when nothing changed.
+#   - uv, pinned, into the devstack cache when it is not on PATH
+#   - .venv with exactly the pinned third-party packages of requirements.lock (hash-checked),
+#     plus this repository's own packages (shared, devstack, the services) as editable installs
 #   - docker-compose (Debian's package) for validating docker-compose.yml, when we are root
 # Kafka, FerretDB and stripe-mock are installed by `devstack up` itself (cached).
-# Prints the path of the uv binary on its last line.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.9
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/buybutton-devstack"
@@ -23,7 +24,18 @@ else
   uv="$cache/uv/bin/uv"
 fi
 
-"$uv" sync --frozen --quiet >&2
+members=(shared deploy/devstack services/*)
+stamp=.venv/.installed
+want=$(cat requirements.lock "${members[@]/%//pyproject.toml}" | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing the Python workspace into .venv (requirements.lock)"
+  [ -x .venv/bin/python ] || "$uv" venv --quiet --python ">=3.11" .venv
+  "$uv" pip sync --quiet --python .venv/bin/python --require-hashes requirements.lock
+  editable=()
+  for member in "${members[@]}"; do editable+=(-e "$member"); done
+  "$uv" pip install --quiet --python .venv/bin/python --no-deps "${editable[@]}"
+  echo "$want" > "$stamp"
+fi
 
 if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -33,5 +45,3 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
     say "docker-compose not found: the compose-file test will be skipped (apt-get install docker-compose)"
   fi
 fi
-
-echo "$uv"
