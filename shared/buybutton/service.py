@@ -1,8 +1,13 @@
-"""What every service's HTTP side shares: the app skeleton with its health endpoint, and the
-entry point that reads settings, configures logging and serves.
+"""What every service's HTTP side shares: the app skeleton with its health endpoint, token
+verification, input errors that never echo the input, and the entry point that reads
+settings, configures logging and serves.
 
 ``GET /healthz`` is the one endpoint that takes no credentials (load balancers and compose
-health checks call it); it reveals only the service name.
+health checks call it); it reveals only the service name. Every other endpoint declares who may
+call it with ``buybutton.auth.require``.
+
+A request that fails validation answers 422 with, per problem, the field's location, a message
+and a type, but never the submitted value (it may be a card number or an address).
 """
 
 from __future__ import annotations
@@ -11,17 +16,37 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
+from buybutton.auth import TokenVerifier
 from buybutton.logging import configure_logging
 from buybutton.settings import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
+def validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
+        for item in error.errors()
+    ]
+
+
+async def _answer_invalid_request(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse(status_code=422, content={"detail": validation_problems(error)})
+
+
 def service_app(settings: ServiceSettings, **fastapi_options: Any) -> FastAPI:
     app = FastAPI(title=settings.service_name, **fastapi_options)
     app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, _answer_invalid_request)
+    if settings.auth_public_key:
+        app.state.token_verifier = TokenVerifier(
+            settings.auth_public_key, audience=settings.service_name, issuer=settings.auth_issuer
+        )
 
     @app.get("/healthz", tags=["operations"], summary="Liveness; public")
     async def healthz() -> dict[str, str]:

@@ -35,6 +35,12 @@ class PlatformSettings(BaseSettings):
     mongodb_url: str = Field(min_length=1, validation_alias=_platform("MONGODB_URL"))
     log_level: str = Field(default="INFO", validation_alias=_platform("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_platform("LOG_JSON"))
+    auth_public_key: str | None = Field(
+        default=None,
+        validation_alias=_platform("AUTH_PUBLIC_KEY"),
+        description="PEM of the Ed25519 key that signs every caller's token",
+    )
+    auth_issuer: str = Field(default="buybutton-identity", validation_alias=_platform("AUTH_ISSUER"))
 
 
 class ServiceSettings(PlatformSettings):

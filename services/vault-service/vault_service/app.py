@@ -1,12 +1,79 @@
-"""Builds vault-service's HTTP app from its settings (nothing is built at import time)."""
+"""Builds vault-service's HTTP app from its settings (nothing is built at import time).
+
+The lifespan opens MongoDB, builds the key ring (without retired versions) and the vault, and
+runs the outbox relay that publishes BuyerProfileSaved / BuyerDataErased.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pymongo import MongoClient
+
+from buybutton.kafka.producer import EventPublisher
+from buybutton.outbox import OutboxRelay
 from buybutton.service import service_app
+from vault_service.api import router
 from vault_service.config import Settings
+from vault_service.fields import DecryptionFailed
+from vault_service.keyring import ConfiguredKeyRing, KeyRingError, UnwrapFailed
+from vault_service.vault import Vault, retired_versions
+
+log = structlog.get_logger(__name__)
+
+
+def build_vault(settings: Settings, client: MongoClient[dict[str, object]]) -> Vault:
+    db = client[settings.database_name]
+    keyring = ConfiguredKeyRing.from_config(
+        settings.master_keys, active_version=settings.active_key_version, retired=retired_versions(db)
+    )
+    return Vault(db, keyring)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return service_app(settings)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
+        vault = build_vault(settings, client)
+        vault.ensure_indexes()
+        app.state.vault = vault
+        publisher = await EventPublisher.start(
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            topic_prefix=settings.topic_prefix,
+        )
+        app.state.outbox = OutboxRelay([vault.profiles, vault.erasures], publisher)
+        stop = asyncio.Event()
+        relay = asyncio.create_task(app.state.outbox.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            with suppress(asyncio.CancelledError):
+                await relay
+            await publisher.stop()
+            client.close()
+
+    app = service_app(settings, lifespan=lifespan)
+    app.include_router(router)
+    app.add_exception_handler(DecryptionFailed, _integrity_failure)
+    app.add_exception_handler(UnwrapFailed, _integrity_failure)
+    app.add_exception_handler(KeyRingError, _integrity_failure)
+    return app
+
+
+async def _integrity_failure(_: Request, error: Exception) -> JSONResponse:
+    """Stored ciphertext that does not authenticate is never answered with wrong data."""
+    log.error("stored buyer data failed its integrity check", error_class=type(error).__name__)
+    return JSONResponse(
+        status_code=500,
+        content={
+            "detail": "stored buyer data failed its integrity check; nothing was returned",
+            "error": type(error).__name__,
+        },
+    )

@@ -1,11 +1,18 @@
-"""vault-service's settings: the platform-wide ones (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL, ...) plus its
-own, read from VAULT_* environment variables."""
+"""vault-service's settings: the platform-wide ones (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL,
+AUTH_PUBLIC_KEY, ...) plus its own, read from VAULT_* environment variables.
+
+VAULT_MASTER_KEYS is the key ring, ``"1:<base64 32 bytes>,2:<...>"``; VAULT_ACTIVE_KEY_VERSION
+picks the version that wraps new data keys (default: the highest). The development key ring is
+the default and is refused unless ENVIRONMENT=development.
+"""
 
 from __future__ import annotations
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from buybutton.settings import ServiceSettings
+from vault_service.keyring import DEVELOPMENT_MASTER_KEYS
 
 
 class Settings(ServiceSettings):
@@ -13,3 +20,12 @@ class Settings(ServiceSettings):
 
     service_name: str = "vault-service"
     http_port: int = 8003
+    master_keys: str = DEVELOPMENT_MASTER_KEYS
+    active_key_version: int | None = None
+
+    @model_validator(mode="after")
+    def _no_development_key_outside_development(self) -> Settings:
+        development_key = DEVELOPMENT_MASTER_KEYS.split(":", 1)[1]
+        if self.environment != "development" and development_key in self.master_keys:
+            raise ValueError(f"VAULT_MASTER_KEYS holds the development key; refused in {self.environment}")
+        return self

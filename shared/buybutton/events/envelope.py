@@ -41,10 +41,10 @@ class Event(BaseModel):
 
     key_field: ClassVar[str]
 
-    event_id: Annotated[str, Field(default_factory=new_event_id)]
+    event_id: str = Field(default_factory=new_event_id)
     event_type: str
     schema_version: int
-    occurred_at: Annotated[UtcDatetime, Field(default_factory=utc_now)]
+    occurred_at: UtcDatetime = Field(default_factory=utc_now)
     correlation_id: Identifier = Field(description="the order or tweet this event belongs to")
     causation_id: str | None = Field(default=None, description="event_id of the cause")
     producer: Identifier = Field(description="the service that wrote the event")

@@ -74,7 +74,7 @@ async def provision(
         for name, code, *_ in response.topic_errors:
             if code not in (0, TOPIC_ALREADY_EXISTS):
                 raise for_code(code)(f"creating {name}")
-        await _until_visible(admin, {s.name for s in missing})
+        await until_visible(admin, {s.name for s in missing})
     reports += [ProvisionReport(s.name, "created", f"{s.partitions} partitions") for s in missing]
     for spec in specs:
         if spec.name in existing:
@@ -82,7 +82,7 @@ async def provision(
     return reports
 
 
-async def _until_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: float = 30) -> None:
+async def until_visible(admin: AIOKafkaAdminClient, names: set[str], timeout_s: float = 30) -> None:
     """Wait until the broker's metadata lists the new topics (the controller commits first, the
     broker learns of it a moment later), so that callers can use them at once."""
     deadline = time.monotonic() + timeout_s

@@ -11,14 +11,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from buybutton.events import BuyClicked, Event, PaymentCaptured
+from buybutton.events.examples import sample_events
 from buybutton.kafka.codec import header
 from buybutton.kafka.consumer import ConsumeLoop, RetryPolicy
 from buybutton.kafka.dead_letters import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE
 from buybutton.kafka.producer import EventPublisher
 from buybutton.topics import CHECKOUT
-
-from ..samples import sample_events
-from .helpers import read_until, wait_for
+from devstack.testing import read_until, wait_for
 
 FAST_RETRY = RetryPolicy(attempts=3, first_backoff_s=0.01, max_backoff_s=0.05)
 

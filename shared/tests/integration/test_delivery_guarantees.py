@@ -11,10 +11,9 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from buybutton.events import BuyClicked
+from buybutton.events.examples import sample_events
 from buybutton.kafka.producer import PRODUCER_SETTINGS, EventPublisher, create_producer
 from buybutton.topics import CHECKOUT
-
-from ..samples import sample_events
 
 CONSUMER_SCRIPT = Path(__file__).with_name("crashing_consumer.py")
 

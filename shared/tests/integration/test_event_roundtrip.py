@@ -3,12 +3,11 @@ the topic the registry names, keyed by its aggregate id."""
 
 from __future__ import annotations
 
+from buybutton.events.examples import sample_events
 from buybutton.kafka.codec import EVENT_TYPE_HEADER, SCHEMA_VERSION_HEADER, decode, header
 from buybutton.kafka.producer import EventPublisher
 from buybutton.topics import topic_for
-
-from ..samples import sample_events
-from .helpers import read_until
+from devstack.testing import read_until
 
 
 async def test_every_event_round_trips_through_the_broker(kafka_bootstrap: str, registry_topics: str) -> None:

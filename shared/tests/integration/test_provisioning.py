@@ -10,7 +10,7 @@ from collections import Counter
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from buybutton.kafka.provision import _topic_configs, provision, registry_specs
+from buybutton.kafka.provision import _topic_configs, provision, registry_specs, until_visible
 from buybutton.topics import ALL_TOPICS, CHECKOUT, ROLLOUT
 
 
@@ -73,6 +73,7 @@ async def test_provision_adds_partitions_to_a_topic_that_has_too_few(
 
     name = CHECKOUT.named(topic_prefix)
     await kafka_admin.create_topics([NewTopic(name, 2, 1)])
+    await until_visible(kafka_admin, {name})
     try:
         [spec] = [s for s in registry_specs(topic_prefix) if s.name == name]
         [report] = await provision(kafka_admin, [spec])

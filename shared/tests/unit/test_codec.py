@@ -7,9 +7,8 @@ import json
 import pytest
 
 from buybutton.events import BuyClicked
+from buybutton.events.examples import sample_events
 from buybutton.kafka.codec import PoisonRecord, decode, encode
-
-from ..samples import sample_events
 
 CARD = "4242424242424242"
 

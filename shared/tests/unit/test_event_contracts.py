@@ -11,9 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from buybutton.events import ALL_EVENTS, BuyClicked, Event, PaymentCaptured, model_for
+from buybutton.events.examples import ORDER, PRICE, sample_events
 from buybutton.topics import ALL_TOPICS, topic_for
-
-from ..samples import ORDER, PRICE, sample_events
 
 SNAPSHOTS = Path(__file__).parent.parent / "snapshots"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -13,6 +15,16 @@ from buybutton.logging import configure_logging, get_logger
 from buybutton.sensitive import card_numbers_in, luhn_valid
 
 CARD = "4000 0566 5566 5556"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    logging.getLogger().handlers.clear()
+
+
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJidXllci1hZGEifQ.c2lnbmF0dXJl"
 
 
@@ -39,8 +51,6 @@ def test_log_lines_carry_context_but_no_pii(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_standard_library_loggers_are_redacted_too(capsys: pytest.CaptureFixture[str]) -> None:
-    import logging
-
     configure_logging("vault-service")
     logging.getLogger("some.library").warning("retrying with card %s", CARD)
     out = capsys.readouterr().out

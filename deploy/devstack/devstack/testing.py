@@ -1,4 +1,5 @@
-"""Small helpers for broker tests: read a topic until a condition holds, with a deadline."""
+"""Helpers for tests against the real components: read a topic until a condition holds, wait
+for a condition; always with a deadline, never a fixed sleep."""
 
 from __future__ import annotations
 

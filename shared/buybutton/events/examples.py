@@ -1,5 +1,5 @@
 """One memorable, valid instance of every published event (a yellow raincoat sold by
-Puddle & Co. to buyer Ada), for round trips and contract checks."""
+Puddle & Co. to buyer Ada): for documentation, round trips, and consumers' contract tests."""
 
 from __future__ import annotations
 

@@ -1,0 +1,63 @@
+"""Fixtures for vault tests: key rings, a vault on this test's own database, and the HTTP app
+with this test's own topics, tokens minted by a test identity provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo.database import Database
+from vault_support import KEY_V1
+
+from buybutton.auth import TokenIssuer, generate_signing_key
+from devstack.endpoints import Endpoints
+from vault_service.app import create_app
+from vault_service.config import Settings
+from vault_service.keyring import ConfiguredKeyRing
+from vault_service.vault import Vault
+
+
+@pytest.fixture
+def keyring_v1() -> ConfiguredKeyRing:
+    return ConfiguredKeyRing.from_config(f"1:{KEY_V1}")
+
+
+@pytest.fixture
+def vault(mongo_db: Database[dict[str, Any]], keyring_v1: ConfiguredKeyRing) -> Vault:
+    vault = Vault(mongo_db, keyring_v1)
+    vault.ensure_indexes()
+    return vault
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> tuple[str, str]:
+    return generate_signing_key()
+
+
+@pytest.fixture
+def issuer(signing_key: tuple[str, str]) -> TokenIssuer:
+    return TokenIssuer(signing_key[0])
+
+
+@pytest.fixture
+def vault_settings(
+    endpoints: Endpoints, registry_topics: str, unique_name: str, signing_key: tuple[str, str]
+) -> Settings:
+    return Settings(
+        environment="test",
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        mongodb_url=endpoints.mongodb_url,
+        topic_prefix=registry_topics,
+        mongodb_database=unique_name.replace("-", "_")[:60],
+        auth_public_key=signing_key[1],
+        master_keys=f"1:{KEY_V1}",
+    )
+
+
+@pytest.fixture
+def client(vault_settings: Settings, mongo_client: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(vault_settings)) as test_client:
+        yield test_client
+    mongo_client.drop_database(vault_settings.database_name)

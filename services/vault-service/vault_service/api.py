@@ -1,0 +1,102 @@
+"""vault-service's HTTP API. Each route says who may call it.
+
+Buyers (buyer token, subject = buyer id):
+    GET    /v1/me/profile    own profile, masked                       200 | 404
+    PUT    /v1/me/profile    save own profile (full replacement)       200 (masked)
+    DELETE /v1/me/profile    erase everything (crypto-shredding)       204, also when nothing is left
+Services (service token with scopes):
+    PUT /v1/buyers/{buyer_id}/profile                   profiles:write   checkout-service
+    GET /v1/buyers/{buyer_id}/payment?order_id=         payment:read     checkout-service
+    GET /v1/buyers/{buyer_id}/shipping?order_id=        shipping:read    merchant-relay
+Every decrypted read is audited (who, which buyer, which fields, why); values are never logged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+
+from buybutton.auth import Principal, require
+from vault_service.profile import ENCRYPTED_FIELDS, PAYMENT_FIELDS, MaskedProfile, ProfileIn
+from vault_service.vault import Vault
+
+router = APIRouter(prefix="/v1")
+Buyer = Annotated[Principal, Depends(require("buyer"))]
+ProfileWriter = Annotated[Principal, Depends(require("service", scopes=["profiles:write"]))]
+PaymentReader = Annotated[Principal, Depends(require("service", scopes=["payment:read"]))]
+ShippingReader = Annotated[Principal, Depends(require("service", scopes=["shipping:read"]))]
+BuyerId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+OrderId = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+def vault(request: Request) -> Vault:
+    return request.app.state.vault  # type: ignore[no-any-return]
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail="no profile for this buyer")
+
+
+@router.get("/me/profile", summary="Own profile, masked; buyer")
+def get_own_profile(buyer: Buyer, request: Request) -> MaskedProfile:
+    stored = vault(request).read(
+        buyer.subject, ENCRYPTED_FIELDS, actor=buyer, purpose="buyer views own profile"
+    )
+    if stored is None:
+        raise _not_found()
+    return MaskedProfile.of(stored.values, stored.consents)
+
+
+@router.put("/me/profile", summary="Save own profile; buyer")
+def put_own_profile(profile: ProfileIn, buyer: Buyer, request: Request) -> MaskedProfile:
+    vault(request).save(buyer.subject, profile, actor=buyer)
+    return MaskedProfile.of(profile.encrypted_values(), profile.consents)
+
+
+@router.delete("/me/profile", status_code=204, summary="Erase all own data; buyer")
+def erase_own_profile(buyer: Buyer, request: Request) -> Response:
+    vault(request).erase(buyer.subject, actor=buyer)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/buyers/{buyer_id}/profile",
+    status_code=204,
+    summary="Save a buyer's profile at checkout; service with profiles:write",
+)
+def put_profile(buyer_id: BuyerId, profile: ProfileIn, caller: ProfileWriter, request: Request) -> Response:
+    vault(request).save(buyer_id, profile, actor=caller)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/buyers/{buyer_id}/payment", summary="Payment references for one order; service with payment:read"
+)
+def get_payment_references(
+    buyer_id: BuyerId, order_id: OrderId, caller: PaymentReader, request: Request
+) -> dict[str, Any]:
+    stored = vault(request).read(
+        buyer_id, PAYMENT_FIELDS, actor=caller, purpose="charge an order", order_id=order_id
+    )
+    if stored is None:
+        raise _not_found()
+    return {name: stored.values.get(name) for name in PAYMENT_FIELDS}
+
+
+@router.get(
+    "/buyers/{buyer_id}/shipping",
+    summary="Shipping address and consented contact for one order; service with shipping:read",
+)
+def get_shipping(
+    buyer_id: BuyerId, order_id: OrderId, caller: ShippingReader, request: Request
+) -> dict[str, Any]:
+    consents = vault(request).consents(buyer_id)
+    if consents is None:
+        raise _not_found()
+    fields = ["shipping_addresses"] + (["contact_email"] if consents.share_email_with_merchant else [])
+    stored = vault(request).read(buyer_id, fields, actor=caller, purpose="ship an order", order_id=order_id)
+    if stored is None:
+        raise _not_found()
+    default = next((a for a in stored.values.get("shipping_addresses", []) if a["is_default"]), None)
+    return {"shipping_address": default, "contact_email": stored.values.get("contact_email")}

@@ -1,0 +1,79 @@
+"""``vault-admin``: master-key rotation for operators. Reads the same settings as the service.
+
+vault-admin keys            data keys per master-key version, and which version is active
+vault-admin rewrap          move every data key to the active version (progress shown;
+                            interrupt and run again at any time: it resumes)
+vault-admin retire VERSION  retire a version no data key uses any more (refused otherwise)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from pymongo import MongoClient
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vault_service.app import build_vault
+from vault_service.config import Settings
+from vault_service.vault import KeyStillInUse, Vault
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _vault() -> tuple[Vault, MongoClient[dict[str, object]]]:
+    settings = Settings()
+    client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
+    return build_vault(settings, client), client
+
+
+@app.command()
+def keys() -> None:
+    """Show how many data keys each master-key version wraps."""
+    vault, client = _vault()
+    with client:
+        usage = vault.key_usage()
+        table = Table("master key version", "data keys", "state")
+        for version in sorted(vault.keyring.versions | set(usage)):
+            state = "active" if version == vault.keyring.active_version else "readable"
+            if version not in vault.keyring.versions:
+                state = "NOT CONFIGURED"
+            table.add_row(str(version), str(usage.get(version, 0)), state)
+        console.print(table)
+
+
+@app.command()
+def rewrap(batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200) -> None:
+    """Re-wrap every data key with the active master key."""
+    vault, client = _vault()
+    with (
+        client,
+        Progress(
+            TextColumn("rewrap"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        ) as progress,
+    ):
+        task = progress.add_task("rewrap", total=None)
+        moved = vault.rewrap(
+            batch_size=batch_size,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    console.print(
+        f"moved {moved} data key(s) to v{vault.keyring.active_version}; usage now {vault.key_usage()}"
+    )
+
+
+@app.command()
+def retire(version: int) -> None:
+    """Retire a master-key version that no data key uses."""
+    vault, client = _vault()
+    with client:
+        try:
+            vault.retire(version)
+        except KeyStillInUse as refusal:
+            console.print(f"[red]refused: {refusal}[/]")
+            raise typer.Exit(1) from None
+    console.print(f"v{version} retired; remove it from VAULT_MASTER_KEYS at the next deploy")

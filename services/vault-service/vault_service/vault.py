@@ -1,0 +1,252 @@
+"""The vault: buyer profiles stored as ciphertext under a per-buyer data key, which is itself
+wrapped by a versioned master key and kept in its own collection.
+
+Owns (MongoDB): ``data_keys`` {_id: buyer_id, key_id, master_version, wrapped},
+``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, outbox},
+``audit`` (one record per decrypted read), ``erasures`` {_id: buyer:key_id, outbox},
+``retired_master_keys``. Produces (through the outbox): BuyerProfileSaved, BuyerDataErased.
+
+Erasure is crypto-shredding: the data key is deleted first, so every copy of the buyer's
+ciphertext anywhere (this database, its backups) is unreadable from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from bson import Binary
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from buybutton.auth import Principal
+from buybutton.events import BuyerDataErased, BuyerProfileSaved
+from buybutton.outbox import outbox_entry
+from vault_service.fields import new_data_key, seal, unseal
+from vault_service.keyring import MasterKeyRing
+from vault_service.profile import ENCRYPTED_FIELDS, Consents, ProfileIn
+
+PRODUCER = "vault-service"
+log = structlog.get_logger(__name__)
+Progress = Callable[[int, int], None]
+
+
+class KeyStillInUse(Exception):
+    """A master-key version cannot be retired while data keys are wrapped with it."""
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    values: dict[str, Any]
+    consents: Consents
+
+
+class Vault:
+    def __init__(self, db: Database[dict[str, Any]], keyring: MasterKeyRing) -> None:
+        self.keyring = keyring
+        self.data_keys = db["data_keys"]
+        self.profiles = db["profiles"]
+        self.audit = db["audit"]
+        self.erasures = db["erasures"]
+        self.retired = db["retired_master_keys"]
+
+    def ensure_indexes(self) -> None:
+        self.data_keys.create_index([("master_version", ASCENDING)])
+        self.audit.create_index([("buyer_id", ASCENDING), ("at", ASCENDING)])
+
+    # --- data keys -------------------------------------------------------------------------
+    def _unwrap(self, key_doc: dict[str, Any], buyer_id: str) -> bytes:
+        return self.keyring.unwrap(
+            bytes(key_doc["wrapped"]), version=key_doc["master_version"], buyer_id=buyer_id
+        )
+
+    def _data_key(self, buyer_id: str) -> tuple[str, bytes] | None:
+        key_doc = self.data_keys.find_one({"_id": buyer_id})
+        if key_doc is None:
+            return None
+        return key_doc["key_id"], self._unwrap(key_doc, buyer_id)
+
+    def _data_key_for_writing(self, buyer_id: str) -> tuple[str, bytes, int]:
+        existing = self.data_keys.find_one({"_id": buyer_id})
+        if existing is None:
+            key = new_data_key()
+            version, wrapped = self.keyring.wrap(key, buyer_id=buyer_id)
+            key_id = uuid.uuid4().hex
+            key_doc = {
+                "_id": buyer_id,
+                "key_id": key_id,
+                "master_version": version,
+                "wrapped": Binary(wrapped),
+                "created_at": datetime.now(UTC),
+            }
+            try:
+                self.data_keys.insert_one(key_doc)
+                return key_id, key, version
+            except DuplicateKeyError:  # another writer created it first: use theirs
+                existing = self.data_keys.find_one({"_id": buyer_id})
+                assert existing is not None
+        return str(existing["key_id"]), self._unwrap(existing, buyer_id), int(existing["master_version"])
+
+    # --- profiles --------------------------------------------------------------------------
+    def save(self, buyer_id: str, profile: ProfileIn, *, actor: Principal) -> None:
+        key_id, key, version = self._data_key_for_writing(buyer_id)
+        sealed = {
+            name: Binary(seal(key, json.dumps(value).encode(), buyer_id=buyer_id, field=name, key_id=key_id))
+            for name, value in profile.encrypted_values().items()
+        }
+        event = BuyerProfileSaved(
+            buyer_id=buyer_id,
+            correlation_id=buyer_id,
+            producer=PRODUCER,
+            fields_saved=sorted(sealed),
+            key_version=version,
+        )
+        self.profiles.update_one(
+            {"_id": buyer_id},
+            {
+                "$set": {
+                    "key_id": key_id,
+                    "fields": sealed,
+                    "consents": profile.consents.model_dump(),
+                    "updated_at": datetime.now(UTC),
+                },
+                "$push": {"outbox": outbox_entry(event)},
+            },
+            upsert=True,
+        )
+        log.info("profile saved", buyer_id=buyer_id, actor=actor.label, fields_saved=sorted(sealed))
+
+    def consents(self, buyer_id: str) -> Consents | None:
+        """The buyer's consent flags (kept in the clear), or None without a profile."""
+        document = self.profiles.find_one({"_id": buyer_id}, {"consents": 1})
+        return None if document is None else Consents.model_validate(document.get("consents", {}))
+
+    def read(
+        self,
+        buyer_id: str,
+        fields: Iterable[str],
+        *,
+        actor: Principal,
+        purpose: str,
+        order_id: str | None = None,
+    ) -> StoredProfile | None:
+        """Decrypt the named fields (those present), after writing an audit record."""
+        wanted = [f for f in fields if f in ENCRYPTED_FIELDS]
+        document = self.profiles.find_one({"_id": buyer_id})
+        data_key = self._data_key(buyer_id)
+        if document is None or data_key is None:
+            return None
+        _, key = data_key  # a profile sealed under another data key fails to unseal, loudly
+        present = [f for f in wanted if f in document.get("fields", {})]
+        self.audit.insert_one(
+            {
+                "_id": uuid.uuid4().hex,
+                "at": datetime.now(UTC),
+                "actor": actor.label,
+                "buyer_id": buyer_id,
+                "fields": present,
+                "purpose": purpose,
+                "order_id": order_id,
+            }
+        )
+        log.info(
+            "decrypted read",
+            buyer_id=buyer_id,
+            actor=actor.label,
+            fields_read=present,
+            purpose=purpose,
+            order_id=order_id,
+        )
+        values = {
+            name: json.loads(
+                unseal(
+                    key,
+                    bytes(document["fields"][name]),
+                    buyer_id=buyer_id,
+                    field=name,
+                    key_id=document["key_id"],
+                )
+            )
+            for name in present
+        }
+        return StoredProfile(values, Consents.model_validate(document.get("consents", {})))
+
+    def erase(self, buyer_id: str, *, actor: Principal) -> bool:
+        """Crypto-shred the buyer's data. False when there was nothing left to erase."""
+        key_doc = self.data_keys.find_one({"_id": buyer_id}, {"key_id": 1})
+        document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "outbox": 1})
+        if key_doc is None and document is None:
+            return False
+        key_id = (key_doc or document or {})["key_id"]
+        erased = BuyerDataErased(buyer_id=buyer_id, correlation_id=buyer_id, producer=PRODUCER)
+        pending = [*(document or {}).get("outbox", []), outbox_entry(erased)]
+        self.erasures.update_one(
+            {"_id": f"{buyer_id}:{key_id}"},
+            {
+                "$setOnInsert": {
+                    "buyer_id": buyer_id,
+                    "erased_at": datetime.now(UTC),
+                    "requested_by": actor.label,
+                    "outbox": pending,
+                }
+            },
+            upsert=True,
+        )
+        self.data_keys.delete_one({"_id": buyer_id})  # from here on, every copy is unreadable
+        self.profiles.delete_one({"_id": buyer_id})
+        log.info("buyer data erased", buyer_id=buyer_id, actor=actor.label)
+        return True
+
+    # --- master-key rotation -----------------------------------------------------------------
+    def key_usage(self) -> dict[int, int]:
+        """How many data keys each master-key version wraps."""
+        usage: dict[int, int] = {}
+        for key_doc in self.data_keys.find({}, {"master_version": 1}):
+            version = int(key_doc["master_version"])
+            usage[version] = usage.get(version, 0) + 1
+        return usage
+
+    def rewrap(self, *, batch_size: int = 200, progress: Progress | None = None) -> int:
+        """Move every data key to the active master key. Safe to interrupt and run again: each
+        data key moves in one conditional update, and finished ones no longer match."""
+        active = self.keyring.active_version
+        stale = {"master_version": {"$ne": active}}
+        total = self.data_keys.count_documents(stale)
+        moved = 0
+        while batch := list(self.data_keys.find(stale).sort("_id", ASCENDING).limit(batch_size)):
+            for key_doc in batch:
+                buyer_id = key_doc["_id"]
+                version, wrapped = self.keyring.wrap(self._unwrap(key_doc, buyer_id), buyer_id=buyer_id)
+                result = self.data_keys.update_one(
+                    {
+                        "_id": buyer_id,
+                        "key_id": key_doc["key_id"],
+                        "master_version": key_doc["master_version"],
+                    },
+                    {"$set": {"master_version": version, "wrapped": Binary(wrapped)}},
+                )
+                moved += result.modified_count
+                if progress:
+                    progress(moved, total)
+        return moved
+
+    def retire(self, version: int) -> None:
+        if version == self.keyring.active_version:
+            raise KeyStillInUse(f"v{version} is the active master key")
+        in_use = self.data_keys.count_documents({"master_version": version})
+        if in_use:
+            raise KeyStillInUse(f"v{version} still wraps {in_use} data key(s): run rewrap first")
+        self.retired.update_one(
+            {"_id": version}, {"$setOnInsert": {"retired_at": datetime.now(UTC)}}, upsert=True
+        )
+
+
+def retired_versions(db: Database[dict[str, Any]]) -> frozenset[int]:
+    """Master-key versions retired in this vault's database (the key ring must refuse them)."""
+    return frozenset(int(d["_id"]) for d in db["retired_master_keys"].find({}))

@@ -1,0 +1,169 @@
+"""Who is calling: signed tokens (JWT, EdDSA/Ed25519 through PyJWT) for buyers, merchants,
+services and admins, and the FastAPI dependencies that demand them.
+
+A token names its ``kind`` (buyer | merchant | service | admin), its subject (the buyer id,
+merchant id or service name), the audience (the service it is meant for), ``scope`` (space
+separated, for services) and, for buyers, ``country``. Missing or invalid credentials answer
+401 with ``WWW-Authenticate: Bearer``; valid credentials of the wrong kind or without the
+scope answer 403. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, cast, get_args
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+TokenKind = Literal["buyer", "merchant", "service", "admin"]
+ALGORITHM = "EdDSA"
+DEFAULT_ISSUER = "buybutton-identity"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: TokenKind
+    subject: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    country: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the audit trail names the caller, e.g. ``service:checkout-service``."""
+        return f"{self.kind}:{self.subject}"
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not for this audience."""
+
+
+def generate_signing_key() -> tuple[str, str]:
+    """A new Ed25519 key pair as (private PEM, public PEM), for development and tests."""
+    private = Ed25519PrivateKey.generate()
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem
+
+
+class TokenIssuer:
+    """Mints tokens; lives with the identity provider (and in tests and dev tooling)."""
+
+    def __init__(self, private_key_pem: str, *, issuer: str = DEFAULT_ISSUER) -> None:
+        self._key = private_key_pem
+        self.issuer = issuer
+
+    def mint(
+        self,
+        kind: TokenKind,
+        subject: str,
+        *,
+        audience: str,
+        scopes: Iterable[str] = (),
+        country: str | None = None,
+        ttl: timedelta = timedelta(minutes=15),
+        now: datetime | None = None,
+    ) -> str:
+        issued = now or datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": audience,
+            "kind": kind,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + ttl,
+        }
+        if scopes:
+            claims["scope"] = " ".join(sorted(scopes))
+        if country is not None:
+            claims["country"] = country
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+
+class TokenVerifier:
+    """Checks signature, issuer, audience and expiry, then reads the principal."""
+
+    def __init__(
+        self, public_key_pem: str, *, audience: str, issuer: str = DEFAULT_ISSUER, leeway_s: int = 5
+    ) -> None:
+        self._key = public_key_pem
+        self.audience = audience
+        self.issuer = issuer
+        self.leeway_s = leeway_s
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidToken(type(error).__name__) from None
+        kind = claims.get("kind")
+        if kind not in get_args(TokenKind):
+            raise InvalidToken("unknown token kind")
+        kind = cast(TokenKind, kind)
+        country = claims.get("country")
+        return Principal(
+            kind=kind,
+            subject=str(claims["sub"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            country=country if isinstance(country, str) else None,
+        )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from the bearer token; 401 when there is none or it does not verify."""
+    if credentials is None:
+        raise _unauthorized("missing bearer token")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except InvalidToken:
+        raise _unauthorized("invalid or expired token") from None
+
+
+def require(*kinds: TokenKind, scopes: Iterable[str] = ()) -> Callable[..., Principal]:
+    """A dependency admitting only callers of these kinds holding every one of ``scopes``."""
+    needed = frozenset(scopes)
+
+    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.kind not in kinds:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"{principal.kind} tokens may not call this"
+            )
+        missing = needed - principal.scopes
+        if missing:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"missing scope: {' '.join(sorted(missing))}"
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,82 @@
+"""The outbox: events stored in the same MongoDB document as the state change that caused them
+(one atomic write; FerretDB and MongoDB both guarantee single-document atomicity), then sent to
+Kafka by ``OutboxRelay``, which retries until the broker acknowledges and only then removes
+them. At-least-once: a crash between the send and the removal sends again; consumers
+deduplicate by event_id.
+
+Document shape: ``{..., "outbox": [{"event_id": ..., "event": {...event JSON...}}]}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from pymongo.collection import Collection
+
+from buybutton.events import Event, model_for
+from buybutton.kafka.producer import EventPublisher
+
+log = structlog.get_logger(__name__)
+
+
+def outbox_entry(event: Event) -> dict[str, Any]:
+    return {"event_id": event.event_id, "event": event.model_dump(mode="json")}
+
+
+def event_of(entry: dict[str, Any]) -> Event:
+    body = entry["event"]
+    return model_for(body["event_type"], int(body["schema_version"])).model_validate(body)
+
+
+class OutboxRelay:
+    """Publishes pending outbox entries of the given collections, oldest document first."""
+
+    def __init__(
+        self,
+        collections: Sequence[Collection[Any]],
+        publisher: EventPublisher,
+        *,
+        idle_interval_s: float = 0.2,
+        batch_size: int = 100,
+    ) -> None:
+        self.collections = list(collections)
+        self.publisher = publisher
+        self.idle_interval_s = idle_interval_s
+        self.batch_size = batch_size
+        self.published = 0
+
+    def _pending(self, collection: Collection[Any]) -> list[dict[str, Any]]:
+        query = {"outbox.0": {"$exists": True}}
+        return list(collection.find(query, {"outbox": 1}).limit(self.batch_size))
+
+    async def relay_once(self) -> int:
+        sent = 0
+        for collection in self.collections:
+            for document in await asyncio.to_thread(self._pending, collection):
+                entries = document["outbox"]
+                await self.publisher.publish_all([event_of(e) for e in entries])
+                # remove exactly the entries sent (as read, so they compare equal); entries
+                # added meanwhile stay for the next round. ($pullAll, not a conditional $pull:
+                # FerretDB 1.x ignores conditions inside $pull.)
+                await asyncio.to_thread(
+                    collection.update_one, {"_id": document["_id"]}, {"$pullAll": {"outbox": entries}}
+                )
+                sent += len(entries)
+        self.published += sent
+        return sent
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set; a failed round is logged and tried again."""
+        while not stop.is_set():
+            try:
+                sent = await self.relay_once()
+            except Exception as error:
+                log.warning("outbox relay round failed; will retry", error_class=type(error).__name__)
+                sent = 0
+            if not sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.idle_interval_s)
