@@ -14,14 +14,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, cast, get_args
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from buybutton.auth import TokenKind
 from devstack.components import MissingTool
 from devstack.components.base import InstallFailed
+from devstack.config import StackSettings
+from devstack.identity import issuer
 from devstack.stack import Stack, StackError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -76,6 +80,31 @@ def env() -> None:
     """Print the endpoints as shell exports."""
     for name, value in _stack().endpoints().as_env().items():
         print(f"export {name}={value}")
+
+
+@app.command()
+def token(
+    kind: Annotated[str, typer.Argument(help="buyer | merchant | service | admin")],
+    subject: Annotated[str, typer.Argument(help="buyer id, merchant id or service name")],
+    audience: Annotated[str, typer.Option(help="the service the token is for")],
+    scope: Annotated[list[str] | None, typer.Option(help="a scope (repeatable)")] = None,
+    country: Annotated[str | None, typer.Option(help="buyer's country, e.g. US")] = None,
+    ttl_minutes: Annotated[int, typer.Option(min=1, max=24 * 60)] = 60,
+) -> None:
+    """Mint a token signed by the local stack's development identity key."""
+    if kind not in get_args(TokenKind):
+        console.print(f"[red]kind must be one of {', '.join(get_args(TokenKind))}[/]")
+        raise typer.Exit(2)
+    print(
+        issuer(StackSettings()).mint(
+            cast(TokenKind, kind),
+            subject,
+            audience=audience,
+            scopes=scope or (),
+            country=country,
+            ttl=timedelta(minutes=ttl_minutes),
+        )
+    )
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -8,7 +8,7 @@ the default and is refused unless ENVIRONMENT=development.
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from buybutton.settings import ServiceSettings
@@ -20,6 +20,11 @@ class Settings(ServiceSettings):
 
     service_name: str = "vault-service"
     http_port: int = 8003
+    auth_public_key: str = Field(
+        min_length=1,
+        validation_alias=AliasChoices("AUTH_PUBLIC_KEY", "auth_public_key"),
+        description="required: every vault endpoint but /healthz needs a verified caller",
+    )
     master_keys: str = DEVELOPMENT_MASTER_KEYS
     active_key_version: int | None = None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from devstack.components.base import Component
 from devstack.config import StackSettings
 from devstack.endpoints import Endpoints
+from devstack.identity import ensure_key_pair
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class PlatformService(Component):
             **self.endpoints.as_env(),
             f"{prefix}_HTTP_HOST": self.settings.host,
             f"{prefix}_HTTP_PORT": str(self.spec.port),
+            "AUTH_PUBLIC_KEY": ensure_key_pair(self.settings)[1],
         }
 
     def probe(self) -> None:
