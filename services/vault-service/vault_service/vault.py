@@ -21,9 +21,8 @@ from typing import Any
 
 import structlog
 from bson import Binary
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
 from buybutton.auth import Principal
 from buybutton.events import BuyerDataErased, BuyerProfileSaved
@@ -73,25 +72,26 @@ class Vault:
         return key_doc["key_id"], self._unwrap(key_doc, buyer_id)
 
     def _data_key_for_writing(self, buyer_id: str) -> tuple[str, bytes, int]:
-        existing = self.data_keys.find_one({"_id": buyer_id})
-        if existing is None:
-            key = new_data_key()
-            version, wrapped = self.keyring.wrap(key, buyer_id=buyer_id)
-            key_id = uuid.uuid4().hex
-            key_doc = {
-                "_id": buyer_id,
-                "key_id": key_id,
-                "master_version": version,
-                "wrapped": Binary(wrapped),
-                "created_at": datetime.now(UTC),
-            }
-            try:
-                self.data_keys.insert_one(key_doc)
-                return key_id, key, version
-            except DuplicateKeyError:  # another writer created it first: use theirs
-                existing = self.data_keys.find_one({"_id": buyer_id})
-                assert existing is not None
-        return str(existing["key_id"]), self._unwrap(existing, buyer_id), int(existing["master_version"])
+        """The buyer's data key, created if there is none: one round trip either way (an
+        upsert that only inserts), and concurrent first writers all end up with the same key."""
+        candidate = new_data_key()
+        version, wrapped = self.keyring.wrap(candidate, buyer_id=buyer_id)
+        key_doc = self.data_keys.find_one_and_update(
+            {"_id": buyer_id},
+            {
+                "$setOnInsert": {
+                    "key_id": uuid.uuid4().hex,
+                    "master_version": version,
+                    "wrapped": Binary(wrapped),
+                    "created_at": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        if bytes(key_doc["wrapped"]) == wrapped:
+            return str(key_doc["key_id"]), candidate, version
+        return str(key_doc["key_id"]), self._unwrap(key_doc, buyer_id), int(key_doc["master_version"])
 
     # --- profiles --------------------------------------------------------------------------
     def save(self, buyer_id: str, profile: ProfileIn, *, actor: Principal) -> None:
@@ -138,7 +138,7 @@ class Vault:
     ) -> StoredProfile | None:
         """Decrypt the named fields (those present), after writing an audit record."""
         wanted = [f for f in fields if f in ENCRYPTED_FIELDS]
-        document = self.profiles.find_one({"_id": buyer_id})
+        document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "fields": 1, "consents": 1})
         data_key = self._data_key(buyer_id)
         if document is None or data_key is None:
             return None
