@@ -131,6 +131,9 @@ class Stack:
             return False
         host, port = component.address.rsplit(":", 1)
         if _port_taken(host, int(port)):
+            if self._answers(component):  # e.g. the stack of another checkout: use, never stop
+                self.report(f"{component.name}: using the one already answering on {component.address}")
+                return False
             raise StackError(
                 f"{component.name}: {component.address} is already taken by a program this stack "
                 f"did not start; stop it or choose another port (see devstack/config.py)"
