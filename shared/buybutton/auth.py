@@ -61,7 +61,7 @@ class TokenIssuer:
     """Mints tokens; lives with the identity provider (and in tests and dev tooling)."""
 
     def __init__(self, private_key_pem: str, *, issuer: str = DEFAULT_ISSUER) -> None:
-        self._key = private_key_pem
+        self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
         self.issuer = issuer
 
     def mint(
@@ -98,7 +98,7 @@ class TokenVerifier:
     def __init__(
         self, public_key_pem: str, *, audience: str, issuer: str = DEFAULT_ISSUER, leeway_s: int = 5
     ) -> None:
-        self._key = public_key_pem
+        self._key = serialization.load_pem_public_key(public_key_pem.encode())  # parsed once
         self.audience = audience
         self.issuer = issuer
         self.leeway_s = leeway_s

@@ -4,7 +4,9 @@ Kafka by ``OutboxRelay``, which retries until the broker acknowledges and only t
 them. At-least-once: a crash between the send and the removal sends again; consumers
 deduplicate by event_id.
 
-Document shape: ``{..., "outbox": [{"event_id": ..., "event": {...event JSON...}}]}``.
+Document shape: ``{..., "outbox": [{"event_id": ..., "event": {...}}], "outbox_pending": true}``.
+Write with ``with_outbox`` (an update) or ``new_outbox`` (an inserted document); the indexed
+``outbox_pending`` flag lets the relay find pending documents without scanning the collection.
 """
 
 from __future__ import annotations
@@ -25,6 +27,19 @@ log = structlog.get_logger(__name__)
 
 def outbox_entry(event: Event) -> dict[str, Any]:
     return {"event_id": event.event_id, "event": event.model_dump(mode="json")}
+
+
+def with_outbox(update: dict[str, Any], *events: Event) -> dict[str, Any]:
+    """``update`` (a MongoDB update document) that also appends ``events`` to the outbox."""
+    merged = {operator: dict(fields) for operator, fields in update.items()}
+    merged.setdefault("$push", {})["outbox"] = {"$each": [outbox_entry(e) for e in events]}
+    merged.setdefault("$set", {})["outbox_pending"] = True
+    return merged
+
+
+def new_outbox(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outbox fields of a document inserted with these pending entries."""
+    return {"outbox": entries, "outbox_pending": bool(entries)}
 
 
 def event_of(entry: dict[str, Any]) -> Event:
@@ -49,9 +64,20 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.published = 0
 
+    def ensure_indexes(self) -> None:
+        for collection in self.collections:
+            collection.create_index("outbox_pending")
+
     def _pending(self, collection: Collection[Any]) -> list[dict[str, Any]]:
-        query = {"outbox.0": {"$exists": True}}
+        query = {"outbox_pending": True}
         return list(collection.find(query, {"outbox": 1}).limit(self.batch_size))
+
+    @staticmethod
+    def _remove_sent(collection: Collection[Any], document_id: Any, sent: list[dict[str, Any]]) -> None:
+        collection.update_one({"_id": document_id}, {"$pullAll": {"outbox": sent}})
+        collection.update_one(
+            {"_id": document_id, "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
+        )
 
     async def relay_once(self) -> int:
         sent = 0
@@ -62,9 +88,7 @@ class OutboxRelay:
                 # remove exactly the entries sent (as read, so they compare equal); entries
                 # added meanwhile stay for the next round. ($pullAll, not a conditional $pull:
                 # FerretDB 1.x ignores conditions inside $pull.)
-                await asyncio.to_thread(
-                    collection.update_one, {"_id": document["_id"]}, {"$pullAll": {"outbox": entries}}
-                )
+                await asyncio.to_thread(self._remove_sent, collection, document["_id"], entries)
                 sent += len(entries)
         self.published += sent
         return sent

@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
             topic_prefix=settings.topic_prefix,
         )
         app.state.outbox = OutboxRelay([vault.profiles, vault.erasures], publisher)
+        app.state.outbox.ensure_indexes()
         stop = asyncio.Event()
         relay = asyncio.create_task(app.state.outbox.run(stop))
         try:

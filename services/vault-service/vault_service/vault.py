@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from pymongo.database import Database
 
 from buybutton.auth import Principal
 from buybutton.events import BuyerDataErased, BuyerProfileSaved
-from buybutton.outbox import outbox_entry
+from buybutton.outbox import new_outbox, outbox_entry, with_outbox
 from vault_service.fields import new_data_key, seal, unseal
 from vault_service.keyring import MasterKeyRing
 from vault_service.profile import ENCRYPTED_FIELDS, Consents, ProfileIn
@@ -54,6 +55,7 @@ class Vault:
         self.audit = db["audit"]
         self.erasures = db["erasures"]
         self.retired = db["retired_master_keys"]
+        self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vault-io")
 
     def ensure_indexes(self) -> None:
         self.data_keys.create_index([("master_version", ASCENDING)])
@@ -64,12 +66,6 @@ class Vault:
         return self.keyring.unwrap(
             bytes(key_doc["wrapped"]), version=key_doc["master_version"], buyer_id=buyer_id
         )
-
-    def _data_key(self, buyer_id: str) -> tuple[str, bytes] | None:
-        key_doc = self.data_keys.find_one({"_id": buyer_id})
-        if key_doc is None:
-            return None
-        return key_doc["key_id"], self._unwrap(key_doc, buyer_id)
 
     def _data_key_for_writing(self, buyer_id: str) -> tuple[str, bytes, int]:
         """The buyer's data key, created if there is none: one round trip either way (an
@@ -89,6 +85,7 @@ class Vault:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        assert key_doc is not None, "an upsert returning the document after it always finds one"
         if bytes(key_doc["wrapped"]) == wrapped:
             return str(key_doc["key_id"]), candidate, version
         return str(key_doc["key_id"]), self._unwrap(key_doc, buyer_id), int(key_doc["master_version"])
@@ -109,15 +106,17 @@ class Vault:
         )
         self.profiles.update_one(
             {"_id": buyer_id},
-            {
-                "$set": {
-                    "key_id": key_id,
-                    "fields": sealed,
-                    "consents": profile.consents.model_dump(),
-                    "updated_at": datetime.now(UTC),
+            with_outbox(
+                {
+                    "$set": {
+                        "key_id": key_id,
+                        "fields": sealed,
+                        "consents": profile.consents.model_dump(),
+                        "updated_at": datetime.now(UTC),
+                    }
                 },
-                "$push": {"outbox": outbox_entry(event)},
-            },
+                event,
+            ),
             upsert=True,
         )
         log.info("profile saved", buyer_id=buyer_id, actor=actor.label, fields_saved=sorted(sealed))
@@ -136,44 +135,42 @@ class Vault:
         purpose: str,
         order_id: str | None = None,
     ) -> StoredProfile | None:
-        """Decrypt the named fields (those present), after writing an audit record."""
+        """Decrypt the named fields (those present). The audit record of the request is written
+        alongside the two lookups (three round trips at once), and nothing is returned unless
+        it was written."""
         wanted = [f for f in fields if f in ENCRYPTED_FIELDS]
+        audit_record = {
+            "_id": uuid.uuid4().hex,
+            "at": datetime.now(UTC),
+            "actor": actor.label,
+            "buyer_id": buyer_id,
+            "fields": wanted,
+            "purpose": purpose,
+            "order_id": order_id,
+        }
+        audited = self._io.submit(self.audit.insert_one, audit_record)
+        key_lookup = self._io.submit(self.data_keys.find_one, {"_id": buyer_id})
         document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "fields": 1, "consents": 1})
-        data_key = self._data_key(buyer_id)
-        if document is None or data_key is None:
-            return None
-        _, key = data_key  # a profile sealed under another data key fails to unseal, loudly
-        present = [f for f in wanted if f in document.get("fields", {})]
-        self.audit.insert_one(
-            {
-                "_id": uuid.uuid4().hex,
-                "at": datetime.now(UTC),
-                "actor": actor.label,
-                "buyer_id": buyer_id,
-                "fields": present,
-                "purpose": purpose,
-                "order_id": order_id,
-            }
-        )
+        audited.result()
+        key_doc = key_lookup.result()
         log.info(
             "decrypted read",
             buyer_id=buyer_id,
             actor=actor.label,
-            fields_read=present,
+            fields_read=wanted,
             purpose=purpose,
             order_id=order_id,
         )
+        if document is None or key_doc is None:
+            return None
+        key = self._unwrap(key_doc, buyer_id)  # a profile sealed under another key fails to unseal
+        sealed = document.get("fields", {})
         values = {
             name: json.loads(
-                unseal(
-                    key,
-                    bytes(document["fields"][name]),
-                    buyer_id=buyer_id,
-                    field=name,
-                    key_id=document["key_id"],
-                )
+                unseal(key, bytes(sealed[name]), buyer_id=buyer_id, field=name, key_id=document["key_id"])
             )
-            for name in present
+            for name in wanted
+            if name in sealed
         }
         return StoredProfile(values, Consents.model_validate(document.get("consents", {})))
 
@@ -193,7 +190,7 @@ class Vault:
                     "buyer_id": buyer_id,
                     "erased_at": datetime.now(UTC),
                     "requested_by": actor.label,
-                    "outbox": pending,
+                    **new_outbox(pending),
                 }
             },
             upsert=True,
