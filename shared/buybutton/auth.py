@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, cast, get_args
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -61,7 +61,10 @@ class TokenIssuer:
     """Mints tokens; lives with the identity provider (and in tests and dev tooling)."""
 
     def __init__(self, private_key_pem: str, *, issuer: str = DEFAULT_ISSUER) -> None:
-        self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the token signing key must be an Ed25519 private key")
+        self._key = key
         self.issuer = issuer
 
     def mint(
@@ -98,7 +101,10 @@ class TokenVerifier:
     def __init__(
         self, public_key_pem: str, *, audience: str, issuer: str = DEFAULT_ISSUER, leeway_s: int = 5
     ) -> None:
-        self._key = serialization.load_pem_public_key(public_key_pem.encode())  # parsed once
+        key = serialization.load_pem_public_key(public_key_pem.encode())  # parsed once
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("AUTH_PUBLIC_KEY must be an Ed25519 public key (PEM)")
+        self._key = key
         self.audience = audience
         self.issuer = issuer
         self.leeway_s = leeway_s
