@@ -125,7 +125,8 @@ def main() -> None:
         figures.update(http_figures(count, mongo_url, f"{database}_http"))
     finally:
         client.drop_database(database)
-        client.drop_database(f"{database}_http")
+        for leftover in (f"{database}_http", f"{database}_http_keys"):
+            client.drop_database(leftover)
         client.close()
     ratios = {
         "vault_save_over_raw_write": figures["raw_pymongo_write_per_s"] / figures["vault_save_per_s"],

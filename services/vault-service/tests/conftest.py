@@ -61,3 +61,4 @@ def client(vault_settings: Settings, mongo_client: Any) -> Iterator[TestClient]:
     with TestClient(create_app(vault_settings)) as test_client:
         yield test_client
     mongo_client.drop_database(vault_settings.database_name)
+    mongo_client.drop_database(vault_settings.keystore_database_name)

@@ -29,10 +29,11 @@ log = structlog.get_logger(__name__)
 
 def build_vault(settings: Settings, client: MongoClient[dict[str, object]]) -> Vault:
     db = client[settings.database_name]
+    keystore = client[settings.keystore_database_name]
     keyring = ConfiguredKeyRing.from_config(
         settings.master_keys, active_version=settings.active_key_version, retired=retired_versions(db)
     )
-    return Vault(db, keyring)
+    return Vault(db, keyring, keystore=keystore)
 
 
 def create_app(settings: Settings) -> FastAPI:

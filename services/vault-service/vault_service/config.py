@@ -27,6 +27,13 @@ class Settings(ServiceSettings):
     )
     master_keys: str = DEVELOPMENT_MASTER_KEYS
     active_key_version: int | None = None
+    keystore_database: str = Field(
+        default="", description="database of the wrapped data keys (default: <database>_keys)"
+    )
+
+    @property
+    def keystore_database_name(self) -> str:
+        return self.keystore_database or f"{self.database_name}_keys"
 
     @model_validator(mode="after")
     def _no_development_key_outside_development(self) -> Settings:

@@ -1,7 +1,8 @@
 """The vault: buyer profiles stored as ciphertext under a per-buyer data key, which is itself
 wrapped by a versioned master key and kept in its own collection.
 
-Owns (MongoDB): ``data_keys`` {_id: buyer_id, key_id, master_version, wrapped},
+Owns (MongoDB): ``data_keys`` {_id: buyer_id, key_id, master_version, wrapped}, kept in a
+database of its own (the key store) so that it can be backed up on its own, short, schedule,
 ``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, outbox},
 ``audit`` (one record per decrypted read), ``erasures`` {_id: buyer:key_id, outbox},
 ``retired_master_keys``. Produces (through the outbox): BuyerProfileSaved, BuyerDataErased.
@@ -48,9 +49,16 @@ class StoredProfile:
 
 
 class Vault:
-    def __init__(self, db: Database[dict[str, Any]], keyring: MasterKeyRing) -> None:
+    def __init__(
+        self,
+        db: Database[dict[str, Any]],
+        keyring: MasterKeyRing,
+        *,
+        keystore: Database[dict[str, Any]] | None = None,
+    ) -> None:
+        """``keystore`` holds the data keys (default: ``db`` itself, as in unit tests)."""
         self.keyring = keyring
-        self.data_keys = db["data_keys"]
+        self.data_keys = (keystore if keystore is not None else db)["data_keys"]
         self.profiles = db["profiles"]
         self.audit = db["audit"]
         self.erasures = db["erasures"]

@@ -114,6 +114,10 @@ def test_services_read_only_what_their_scopes_allow_and_reads_are_audited(
     assert shipping["contact_email"] == CANARIES["email"]
     assert client.get("/v1/buyers/buyer-ada/shipping", headers=relay(issuer)).status_code == 422
 
+    keys_in_keystore = mongo_client[vault_settings.keystore_database_name]["data_keys"].count_documents({})
+    assert keys_in_keystore == 1, "the data key lives in the key store"
+    assert mongo_client[vault_settings.database_name]["data_keys"].count_documents({}) == 0
+
     audit = list(mongo_client[vault_settings.database_name]["audit"].find({}, {"_id": 0, "at": 0}))
     assert {
         "actor": "service:checkout-service",
