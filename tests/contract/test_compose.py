@@ -1,6 +1,7 @@
 """docker-compose.yml runs what the repository holds: every service folder has a compose service
-built from its own Dockerfile, with a health check and its endpoints from the environment; the
-infrastructure uses the official images; each Dockerfile installs and runs its own service.
+with an image of its own, built from the one service Dockerfile with that service's build args,
+a health check and its endpoints from the environment; the infrastructure uses the official
+images; the Dockerfile installs and runs exactly the service it is given.
 
 The file is read as Compose itself renders it (`docker-compose config`, else `docker compose
 config`), so anchors, merges and defaults are resolved exactly as Compose would run them.
@@ -21,6 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+SERVICE_DOCKERFILE = "deploy/docker/service.Dockerfile"
 SERVICE_DIRS = sorted(
     p for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
 )
@@ -125,12 +127,18 @@ def test_there_are_services_to_check() -> None:
 
 
 @pytest.mark.parametrize("service_dir", SERVICE_DIRS, ids=lambda p: p.name)
-def test_each_service_is_built_from_its_own_dockerfile(services: dict[str, Any], service_dir: Path) -> None:
+def test_each_service_has_its_own_image_built_with_its_own_args(
+    services: dict[str, Any], service_dir: Path
+) -> None:
     assert service_dir.name in services, f"no compose service named {service_dir.name}"
-    build = services[service_dir.name].get("build")
+    service = services[service_dir.name]
+    build = service.get("build")
     assert build, f"{service_dir.name} is not built from the repository"
     assert Path(build["context"]).resolve() == ROOT
-    assert build["dockerfile"] == f"services/{service_dir.name}/Dockerfile"
+    assert build["dockerfile"] == SERVICE_DOCKERFILE
+    _, prefix, port = _service_facts(service_dir)
+    assert build["args"] == {"SERVICE": service_dir.name, "ENV_PREFIX": prefix, "PORT": str(port)}
+    assert service["image"] == f"buybutton/{service_dir.name}"
 
 
 @pytest.mark.parametrize("service_dir", SERVICE_DIRS, ids=lambda p: p.name)
@@ -192,19 +200,23 @@ def test_every_referenced_dockerfile_exists(services: dict[str, Any]) -> None:
     assert not missing, f"Dockerfiles that do not exist: {missing}"
 
 
-@pytest.mark.parametrize("service_dir", SERVICE_DIRS, ids=lambda p: p.name)
-def test_each_dockerfile_installs_and_runs_its_own_service(service_dir: Path) -> None:
-    script, prefix, port = _service_facts(service_dir)
-    instructions = _dockerfile_instructions(service_dir / "Dockerfile")
+def test_the_service_dockerfile_installs_and_runs_only_the_service_it_is_given() -> None:
+    instructions = _dockerfile_instructions(ROOT / SERVICE_DOCKERFILE)
     args = {keyword: [arg for k, arg in instructions if k == keyword] for keyword, _ in instructions}
     runs = [" ".join(shlex.split(arg)) for arg in args["RUN"]]
     assert {arg.split()[0] for arg in args["FROM"]} == {"python:3.11-slim"}
+    assert sorted(args["ARG"]) == ["ENV_PREFIX", "PORT", "SERVICE"]
     assert any("pip install uv==0.13.9" in run for run in runs)
-    install = f"--constraints requirements.lock ./shared ./services/{service_dir.name}"
-    assert any(run.endswith(install) for run in runs), (
-        f"{service_dir.name}/Dockerfile does not install only shared and itself, pinned by the lock"
-    )
-    assert f"{prefix}HTTP_HOST=0.0.0.0" in shlex.split(" ".join(args["ENV"]))
-    assert args["EXPOSE"] == [str(port)]
+    install = "--constraints requirements.lock ./shared ./services/${SERVICE}"
+    assert any(install in run for run in runs), "installs only shared and the service, pinned by the lock"
+    assert any("ln -s /app/.venv/bin/${SERVICE} /app/service" in run for run in runs)
+    assert "${ENV_PREFIX}HTTP_HOST=0.0.0.0" in shlex.split(" ".join(args["ENV"]))
+    assert args["EXPOSE"] == ["${PORT}"]
     assert args["USER"] and args["USER"][-1].split(":")[0] not in {"root", "0"}
-    assert json.loads(args["CMD"][-1]) == [script]
+    assert json.loads(args["CMD"][-1]) == ["/app/service"]
+
+
+@pytest.mark.parametrize("service_dir", SERVICE_DIRS, ids=lambda p: p.name)
+def test_each_service_command_is_its_own_console_script(service_dir: Path) -> None:
+    script, _, _ = _service_facts(service_dir)
+    assert script == service_dir.name, "the image links /app/service to the script named SERVICE"
