@@ -88,7 +88,7 @@ CHECKOUT = Topic(
     events=(BuyClicked, PaymentCaptured, PaymentFailed, OrderCancelled, PaymentRefunded),
     partitions=12,
     retention_ms=KEEP_FOREVER,
-    consumed_by=("merchant-relay",),
+    consumed_by=("merchant-relay", "vault-service"),
     description="the life of each order up to payment, in order per order_id",
 )
 RELAY = Topic(

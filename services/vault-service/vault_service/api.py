@@ -7,7 +7,8 @@ Buyers (buyer token, subject = buyer id):
 Services (service token with scopes):
     PUT /v1/buyers/{buyer_id}/profile                   profiles:write   checkout-service
     GET /v1/buyers/{buyer_id}/payment?order_id=         payment:read     checkout-service
-    GET /v1/buyers/{buyer_id}/shipping?order_id=        shipping:read    merchant-relay
+    GET /v1/buyers/{buyer_id}/shipping?order_id=        shipping:read    merchant-relay, and
+                                                        only for an order this buyer paid
 Every decrypted read is audited (who, which buyer, which fields, why); values are never logged.
 """
 
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from buybutton.auth import Principal, require
+from vault_service.paid_orders import is_paid_by
 from vault_service.profile import ENCRYPTED_FIELDS, PAYMENT_FIELDS, MaskedProfile, ProfileIn
 from vault_service.vault import Vault
 
@@ -91,6 +93,8 @@ def get_payment_references(
 def get_shipping(
     buyer_id: BuyerId, order_id: OrderId, caller: ShippingReader, request: Request
 ) -> dict[str, Any]:
+    if not is_paid_by(vault(request).paid_orders, order_id, buyer_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not a paid order of this buyer")
     consents = vault(request).consents(buyer_id)
     if consents is None:
         raise _not_found()

@@ -1,7 +1,8 @@
 """Builds vault-service's HTTP app from its settings (nothing is built at import time).
 
 The lifespan opens MongoDB, builds the key ring (without retired versions) and the vault, and
-runs the outbox relay that publishes BuyerProfileSaved / BuyerDataErased.
+runs the outbox relay that publishes BuyerProfileSaved / BuyerDataErased and the consume loop
+that records paid orders (PaymentCaptured) for merchant-relay's shipping reads.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pymongo import MongoClient
 
+from buybutton.events import PaymentCaptured
+from buybutton.kafka.consumer import ConsumeLoop
 from buybutton.kafka.producer import EventPublisher
 from buybutton.outbox import OutboxRelay
 from buybutton.service import service_app
@@ -22,6 +26,7 @@ from vault_service.api import router
 from vault_service.config import Settings
 from vault_service.fields import DecryptionFailed
 from vault_service.keyring import ConfiguredKeyRing, KeyRingError, UnwrapFailed
+from vault_service.paid_orders import record_paid_order
 from vault_service.vault import Vault, retired_versions
 
 log = structlog.get_logger(__name__)
@@ -50,14 +55,25 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.outbox = OutboxRelay([vault.profiles, vault.erasures], publisher)
         app.state.outbox.ensure_indexes()
+        payments = ConsumeLoop(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.service_name,
+            routes={PaymentCaptured: partial(record_paid_order, paid_orders=vault.paid_orders)},
+            publisher=publisher,
+        )
+        await payments.start()
         stop = asyncio.Event()
-        relay = asyncio.create_task(app.state.outbox.run(stop))
+        background = [
+            asyncio.create_task(app.state.outbox.run(stop)),
+            asyncio.create_task(payments.run(stop)),
+        ]
         try:
             yield
         finally:
             stop.set()
             with suppress(asyncio.CancelledError):
-                await relay
+                await asyncio.gather(*background)
+            await payments.stop()
             await publisher.stop()
             client.close()
 

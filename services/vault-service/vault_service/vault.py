@@ -5,7 +5,8 @@ Owns (MongoDB): ``data_keys`` {_id: buyer_id, key_id, master_version, wrapped}, 
 database of its own (the key store) so that it can be backed up on its own, short, schedule,
 ``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, outbox},
 ``audit`` (one record per decrypted read), ``erasures`` {_id: buyer:key_id, outbox},
-``retired_master_keys``. Produces (through the outbox): BuyerProfileSaved, BuyerDataErased.
+``retired_master_keys``, ``paid_orders`` (see paid_orders.py).
+Produces (through the outbox): BuyerProfileSaved, BuyerDataErased.
 
 Erasure is crypto-shredding: the data key is deleted first, so every copy of the buyer's
 ciphertext anywhere (this database, its backups) is unreadable from then on.
@@ -63,6 +64,7 @@ class Vault:
         self.audit = db["audit"]
         self.erasures = db["erasures"]
         self.retired = db["retired_master_keys"]
+        self.paid_orders = db["paid_orders"]
         self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vault-io")
 
     def ensure_indexes(self) -> None:

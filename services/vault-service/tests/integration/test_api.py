@@ -4,6 +4,7 @@ no PII published through the outbox, and logs free of planted PII and key materi
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,10 @@ from fastapi.testclient import TestClient
 from vault_support import CANARIES, KEY_V1, bearer, full_profile
 
 from buybutton.auth import TokenIssuer, generate_signing_key
+from buybutton.events import PaymentCaptured
+from buybutton.events.examples import sample_events
 from buybutton.kafka.codec import decode
+from buybutton.kafka.producer import EventPublisher
 from buybutton.topics import VAULT
 from devstack.testing import read_until
 from vault_service.config import Settings
@@ -85,6 +89,63 @@ def test_buyer_saves_views_masked_and_cannot_reach_another_buyer(
         assert client.get(path, headers=buyer(issuer)).status_code == 403
 
 
+def pay_for(settings: Settings, *orders: tuple[str, str]) -> None:
+    """Publish checkout's PaymentCaptured for each (order, buyer), as checkout-service would."""
+    template = next(e for e in sample_events() if isinstance(e, PaymentCaptured))
+
+    async def publish() -> None:
+        publisher = await EventPublisher.start(
+            settings.kafka_bootstrap_servers, client_id="test-checkout", topic_prefix=settings.topic_prefix
+        )
+        try:
+            await publisher.publish_all(
+                template.model_copy(
+                    update={
+                        "event_id": f"paid-{order}",
+                        "order_id": order,
+                        "correlation_id": order,
+                        "buyer_id": buyer,
+                    }
+                )
+                for order, buyer in orders
+            )
+        finally:
+            await publisher.stop()
+
+    asyncio.run(publish())
+
+
+def shipping_once_paid(client: TestClient, issuer: TokenIssuer, order_id: str) -> dict[str, Any]:
+    """Ask for the shipping address until the vault has seen the payment (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = client.get(f"/v1/buyers/buyer-ada/shipping?order_id={order_id}", headers=relay(issuer))
+        if response.status_code == 200:
+            return response.json()  # type: ignore[no-any-return]
+        assert response.status_code == 403 and time.monotonic() < deadline, response.text
+        time.sleep(0.05)
+
+
+def test_shipping_is_readable_only_for_an_order_the_buyer_paid(
+    client: TestClient, issuer: TokenIssuer, vault_settings: Settings, mongo_client: Any
+) -> None:
+    client.put("/v1/buyers/buyer-ada/profile", headers=checkout(issuer), json=full_profile())
+    unpaid = client.get("/v1/buyers/buyer-ada/shipping?order_id=order-1", headers=relay(issuer))
+    assert unpaid.status_code == 403 and "not a paid order" in unpaid.text
+
+    pay_for(vault_settings, ("order-1", "buyer-ada"), ("order-2", "buyer-bob"))
+    assert shipping_once_paid(client, issuer, "order-1")["shipping_address"]["city"] == "London"
+    paid_orders = mongo_client[vault_settings.database_name]["paid_orders"]
+    deadline = time.monotonic() + 30
+    while paid_orders.find_one({"_id": "order-2"}) is None:
+        assert time.monotonic() < deadline, "order-2's payment never recorded"
+        time.sleep(0.05)
+    # bob's paid order does not open ada's address
+    assert (
+        client.get("/v1/buyers/buyer-ada/shipping?order_id=order-2", headers=relay(issuer)).status_code == 403
+    )
+
+
 def test_services_read_only_what_their_scopes_allow_and_reads_are_audited(
     client: TestClient, issuer: TokenIssuer, vault_settings: Settings, mongo_client: Any
 ) -> None:
@@ -105,12 +166,13 @@ def test_services_read_only_what_their_scopes_allow_and_reads_are_audited(
         client.put("/v1/buyers/buyer-ada/profile", headers=relay(issuer), json=full_profile()).status_code
         == 403
     )
-    shipping = client.get("/v1/buyers/buyer-ada/shipping?order_id=order-7", headers=relay(issuer)).json()
+    pay_for(vault_settings, ("order-7", "buyer-ada"), ("order-8", "buyer-ada"), ("order-9", "buyer-bob"))
+    shipping = shipping_once_paid(client, issuer, "order-7")
     assert shipping["shipping_address"]["recipient"] == CANARIES["recipient"]
     assert shipping["contact_email"] is None, "no email without the buyer's consent"
 
     client.put("/v1/buyers/buyer-ada/profile", headers=checkout(issuer), json=full_profile(share_email=True))
-    shipping = client.get("/v1/buyers/buyer-ada/shipping?order_id=order-8", headers=relay(issuer)).json()
+    shipping = shipping_once_paid(client, issuer, "order-8")
     assert shipping["contact_email"] == CANARIES["email"]
     assert client.get("/v1/buyers/buyer-ada/shipping", headers=relay(issuer)).status_code == 422
 
