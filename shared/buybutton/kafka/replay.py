@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from buybutton.kafka.dead_letters import replay_headers, replay_target
+from buybutton.kafka.partitions import partition_ids
 from buybutton.kafka.producer import EventPublisher
 
 REPLAYER_GROUP = "dlq-replayer"
@@ -44,15 +45,6 @@ async def replay_dead_letters(
     finally:
         await consumer.stop()
         await publisher.stop()
-
-
-async def partition_ids(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
-    """The topic's partition numbers, fresh from the broker; LookupError if it does not exist."""
-    cluster = await consumer._client.fetch_all_metadata()  # the public topics() drops partitions
-    partitions = cluster.partitions_for_topic(topic)
-    if not partitions:
-        raise LookupError(f"topic {topic} does not exist")
-    return sorted(partitions)
 
 
 async def _replay(

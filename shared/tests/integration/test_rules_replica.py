@@ -1,0 +1,48 @@
+"""A service's local replica of the compacted rollout topic catches up at start and follows
+every change within a bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from buybutton.events import RolloutChanged
+from buybutton.events.examples import sample_events
+from buybutton.kafka.producer import EventPublisher
+from buybutton.rollout_replica import RulesReplica
+from devstack.testing import wait_for
+
+
+async def test_replica_catches_up_then_follows_changes(kafka_bootstrap: str, registry_topics: str) -> None:
+    rule = next(e for e in sample_events() if isinstance(e, RolloutChanged))
+    publisher = await EventPublisher.start(
+        kafka_bootstrap, client_id="rollout-test", topic_prefix=registry_topics
+    )
+    replica = RulesReplica(kafka_bootstrap, client_id="tweet-service-test", topic_prefix=registry_topics)
+    stop = asyncio.Event()
+    try:
+        await publisher.publish(rule.model_copy(update={"percentage_bps": 1_000}))
+        await replica.start()
+        follow = asyncio.create_task(replica.run(stop))
+        await asyncio.wait_for(replica.caught_up.wait(), 30)
+        current = replica.rules("buy-button")
+        assert current is not None and current.percentage_bps == 1_000
+        assert replica.rules("another-gate") is None
+
+        await publisher.publish(rule.model_copy(update={"event_id": "raise-to-20", "percentage_bps": 2_000}))
+        await wait_for(
+            lambda: (r := replica.rules("buy-button")) is not None and r.percentage_bps == 2_000,
+            timeout_s=10,
+            what="the 20 % rule reaching the replica",
+        )
+        await publisher.publish(rule.model_copy(update={"event_id": "kill", "kill_switch": True}))
+        await wait_for(
+            lambda: (r := replica.rules("buy-button")) is not None and r.kill_switch,
+            timeout_s=10,
+            what="the kill switch reaching the replica",
+        )
+    finally:
+        stop.set()
+        if "follow" in locals():
+            await follow
+        await replica.stop()
+        await publisher.stop()
