@@ -98,9 +98,34 @@ class ConsumeLoop:
         await self.consumer.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Handle batches until ``stop`` is set."""
+        """Handle batches until ``stop`` is set. When a batch fails outside the handlers (the
+        broker unreachable for a dead letter or a commit), rewind every partition to its last
+        commit before going on, so that nothing fetched but not committed is ever skipped."""
+        failures = 0
         while not stop.is_set():
-            await self.poll_once(timeout_ms=500)
+            try:
+                await self.poll_once(timeout_ms=500)
+                failures = 0
+            except Exception as error:
+                failures += 1
+                log.error("batch failed; rewinding to the last commit", error_class=type(error).__name__)
+                while not await self._rewound():
+                    failures += 1
+                    await asyncio.sleep(self.retry.backoff_s(failures))
+
+    async def _rewound(self) -> bool:
+        """Seek every assigned partition back to its committed offset (or the beginning)."""
+        try:
+            for partition in self.consumer.assignment():
+                committed = await self.consumer.committed(partition)
+                if committed is None:
+                    await self.consumer.seek_to_beginning(partition)
+                else:
+                    self.consumer.seek(partition, committed)
+        except Exception as error:
+            log.warning("could not rewind yet", error_class=type(error).__name__)
+            return False
+        return True
 
     async def poll_once(self, timeout_ms: int = 1000) -> int:
         """Handle one batch: every record, then one commit per partition. Returns the count."""

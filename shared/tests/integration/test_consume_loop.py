@@ -230,3 +230,53 @@ async def test_replayed_dead_letter_is_handled_once_fixed(
     again = await replay_dead_letters(kafka_bootstrap, dlq, group_id=replayer)
     assert again.replayed == 0, "a dead letter is replayed once"
     await wait_for(lambda: second.stats.handled == 1, what="one handling")
+
+
+async def test_a_batch_that_fails_to_commit_is_handled_again_not_skipped(
+    kafka_bootstrap: str, publisher: EventPublisher, unique_name: str
+) -> None:
+    first, second = clicks(2)
+    await publisher.publish_all([first, second])
+    seen: list[str] = []
+
+    async def hold_stock(event: BuyClicked) -> list[Event]:
+        seen.append(event.event_id)
+        return []
+
+    group = f"{unique_name}-checkout"
+    loop = ConsumeLoop(
+        bootstrap_servers=kafka_bootstrap,
+        group_id=group,
+        routes={BuyClicked: hold_stock},
+        publisher=publisher,
+        retry=FAST_RETRY,
+    )
+    real_commit = loop.consumer.commit
+    refusals = 0
+
+    async def commit_refused_once(*args: object, **kwargs: object) -> None:
+        nonlocal refusals
+        if refusals == 0:
+            refusals += 1
+            raise ConnectionError("broker went away")
+        await real_commit(*args, **kwargs)  # type: ignore[arg-type]
+
+    loop.consumer.commit = commit_refused_once  # type: ignore[method-assign]
+    await loop.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(loop.run(stop))
+    try:
+        await wait_for(
+            lambda: seen.count(first.event_id) == 2 and seen.count(second.event_id) == 2,
+            what="the uncommitted batch handled again",
+        )
+    finally:
+        stop.set()
+        await running
+        await loop.stop()
+    topic = CHECKOUT.named(publisher.topic_prefix)
+    committed = [
+        await committed_offset(kafka_bootstrap, group, TopicPartition(topic, p))
+        for p in range(CHECKOUT.partitions)
+    ]
+    assert [c for c in committed if c is not None] == [2], "both records committed once handled again"
