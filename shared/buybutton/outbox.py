@@ -21,6 +21,7 @@ from pymongo.collection import Collection
 
 from buybutton.events import Event, model_for
 from buybutton.kafka.producer import EventPublisher
+from buybutton.locks import KeyedLocks
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +58,11 @@ class OutboxRelay:
         *,
         idle_interval_s: float = 0.2,
         batch_size: int = 100,
+        document_locks: KeyedLocks | None = None,
     ) -> None:
+        """``document_locks``: the same locks the service's own writers of these documents hold
+        (see buybutton.locks), so that removing sent entries never overwrites their updates."""
+        self.document_locks = document_locks or KeyedLocks()
         self.collections = list(collections)
         self.publisher = publisher
         self.idle_interval_s = idle_interval_s
@@ -72,12 +77,12 @@ class OutboxRelay:
         query = {"outbox_pending": True}
         return list(collection.find(query, {"outbox": 1}).limit(self.batch_size))
 
-    @staticmethod
-    def _remove_sent(collection: Collection[Any], document_id: Any, sent: list[dict[str, Any]]) -> None:
-        collection.update_one({"_id": document_id}, {"$pullAll": {"outbox": sent}})
-        collection.update_one(
-            {"_id": document_id, "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
-        )
+    def _remove_sent(self, collection: Collection[Any], document_id: Any, sent: list[dict[str, Any]]) -> None:
+        with self.document_locks.hold((collection.name, document_id)):
+            collection.update_one({"_id": document_id}, {"$pullAll": {"outbox": sent}})
+            collection.update_one(
+                {"_id": document_id, "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
+            )
 
     async def relay_once(self) -> int:
         sent = 0

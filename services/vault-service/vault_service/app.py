@@ -53,7 +53,9 @@ def create_app(settings: Settings) -> FastAPI:
             client_id=settings.service_name,
             topic_prefix=settings.topic_prefix,
         )
-        app.state.outbox = OutboxRelay([vault.profiles, vault.erasures], publisher)
+        app.state.outbox = OutboxRelay(
+            [vault.profiles, vault.erasures], publisher, document_locks=vault.document_locks
+        )
         app.state.outbox.ensure_indexes()
         payments = ConsumeLoop(
             bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -29,6 +29,7 @@ from pymongo.database import Database
 
 from buybutton.auth import Principal
 from buybutton.events import BuyerDataErased, BuyerProfileSaved
+from buybutton.locks import KeyedLocks
 from buybutton.outbox import new_outbox, outbox_entry, with_outbox
 from vault_service.fields import new_data_key, seal, unseal
 from vault_service.keyring import MasterKeyRing
@@ -57,7 +58,10 @@ class Vault:
         *,
         keystore: Database[dict[str, Any]] | None = None,
     ) -> None:
-        """``keystore`` holds the data keys (default: ``db`` itself, as in unit tests)."""
+        """``keystore`` holds the data keys (default: ``db`` itself, as in unit tests).
+        ``document_locks`` serialise this process's writes of one profile or erasure document;
+        its outbox relay must hold the same ones (see buybutton.locks)."""
+        self.document_locks = KeyedLocks()
         self.keyring = keyring
         self.data_keys = (keystore if keystore is not None else db)["data_keys"]
         self.profiles = db["profiles"]
@@ -114,21 +118,22 @@ class Vault:
             fields_saved=sorted(sealed),
             key_version=version,
         )
-        self.profiles.update_one(
-            {"_id": buyer_id},
-            with_outbox(
-                {
-                    "$set": {
-                        "key_id": key_id,
-                        "fields": sealed,
-                        "consents": profile.consents.model_dump(),
-                        "updated_at": datetime.now(UTC),
-                    }
-                },
-                event,
-            ),
-            upsert=True,
-        )
+        with self.document_locks.hold((self.profiles.name, buyer_id)):
+            self.profiles.update_one(
+                {"_id": buyer_id},
+                with_outbox(
+                    {
+                        "$set": {
+                            "key_id": key_id,
+                            "fields": sealed,
+                            "consents": profile.consents.model_dump(),
+                            "updated_at": datetime.now(UTC),
+                        }
+                    },
+                    event,
+                ),
+                upsert=True,
+            )
         log.info("profile saved", buyer_id=buyer_id, actor=actor.label, fields_saved=sorted(sealed))
 
     def consents(self, buyer_id: str) -> Consents | None:
@@ -186,27 +191,28 @@ class Vault:
 
     def erase(self, buyer_id: str, *, actor: Principal) -> bool:
         """Crypto-shred the buyer's data. False when there was nothing left to erase."""
-        key_doc = self.data_keys.find_one({"_id": buyer_id}, {"key_id": 1})
-        document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "outbox": 1})
-        if key_doc is None and document is None:
-            return False
-        key_id = (key_doc or document or {})["key_id"]
-        erased = BuyerDataErased(buyer_id=buyer_id, correlation_id=buyer_id, producer=PRODUCER)
-        pending = [*(document or {}).get("outbox", []), outbox_entry(erased)]
-        self.erasures.update_one(
-            {"_id": f"{buyer_id}:{key_id}"},
-            {
-                "$setOnInsert": {
-                    "buyer_id": buyer_id,
-                    "erased_at": datetime.now(UTC),
-                    "requested_by": actor.label,
-                    **new_outbox(pending),
-                }
-            },
-            upsert=True,
-        )
-        self.data_keys.delete_one({"_id": buyer_id})  # from here on, every copy is unreadable
-        self.profiles.delete_one({"_id": buyer_id})
+        with self.document_locks.hold((self.profiles.name, buyer_id)):
+            key_doc = self.data_keys.find_one({"_id": buyer_id}, {"key_id": 1})
+            document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "outbox": 1})
+            if key_doc is None and document is None:
+                return False
+            key_id = (key_doc or document or {})["key_id"]
+            erased = BuyerDataErased(buyer_id=buyer_id, correlation_id=buyer_id, producer=PRODUCER)
+            pending = [*(document or {}).get("outbox", []), outbox_entry(erased)]
+            self.erasures.update_one(
+                {"_id": f"{buyer_id}:{key_id}"},
+                {
+                    "$setOnInsert": {
+                        "buyer_id": buyer_id,
+                        "erased_at": datetime.now(UTC),
+                        "requested_by": actor.label,
+                        **new_outbox(pending),
+                    }
+                },
+                upsert=True,
+            )
+            self.data_keys.delete_one({"_id": buyer_id})  # from here on, every copy is unreadable
+            self.profiles.delete_one({"_id": buyer_id})
         log.info("buyer data erased", buyer_id=buyer_id, actor=actor.label)
         return True
 

@@ -72,7 +72,7 @@ class FerretDB(Component):
         return [
             str(self.binary),
             "--handler=sqlite",
-            f"--sqlite-url=file:{data}/",
+            f"--sqlite-url=file:{data}/?_txlock=immediate",
             f"--state-dir={data}",
             f"--listen-addr={self.address}",
             f"--debug-addr={self.settings.host}:{self.settings.ferretdb_debug_port}",
