@@ -1,0 +1,27 @@
+"""Every service answers its public health check with its own name, from its own app factory."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from fastapi.testclient import TestClient
+
+from buybutton.auth import generate_signing_key
+from devstack.components.service import PLATFORM_SERVICES, ServiceSpec
+
+
+@pytest.mark.parametrize("spec", PLATFORM_SERVICES, ids=lambda s: s.name)
+def test_health_check_names_the_service(spec: ServiceSpec) -> None:
+    settings_type = importlib.import_module(f"{spec.package}.config").Settings
+    create_app = importlib.import_module(f"{spec.package}.app").create_app
+    settings = settings_type(
+        kafka_bootstrap_servers="127.0.0.1:1",
+        mongodb_url="mongodb://127.0.0.1:1/",
+        auth_public_key=generate_signing_key()[1],
+    )
+    client = TestClient(create_app(settings))  # no lifespan: the health check needs nothing else
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"service": spec.name, "status": "ok"}
+    assert settings.http_port == spec.port
