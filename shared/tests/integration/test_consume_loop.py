@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from buybutton.events import BuyClicked, Event, PaymentCaptured
 from buybutton.events.examples import sample_events
 from buybutton.kafka.codec import header
-from buybutton.kafka.consumer import ConsumeLoop, RetryPolicy
+from buybutton.kafka.consumer import ConsumeLoop, Handler, RetryPolicy
 from buybutton.kafka.dead_letters import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE
 from buybutton.kafka.producer import EventPublisher
 from buybutton.topics import CHECKOUT
@@ -37,6 +37,19 @@ async def publisher(kafka_bootstrap: str, registry_topics: str) -> AsyncIterator
         yield publisher
     finally:
         await publisher.stop()
+
+
+def checkout_loop(
+    bootstrap: str, publisher: EventPublisher, group: str, handler: Handler, retry: RetryPolicy = FAST_RETRY
+) -> ConsumeLoop:
+    """A consume loop routing BuyClicked to ``handler``, as checkout-service would run it."""
+    return ConsumeLoop(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        routes={BuyClicked: handler},
+        publisher=publisher,
+        retry=retry,
+    )
 
 
 async def run_until(loop: ConsumeLoop, condition: object, timeout_s: float = 30.0) -> None:
@@ -77,13 +90,7 @@ async def test_failing_record_is_retried_then_dead_lettered_while_later_ones_are
 
     await publisher.publish_all([bad, *good])
     group = f"{unique_name}-checkout"
-    loop = ConsumeLoop(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=group,
-        routes={BuyClicked: hold_stock},
-        publisher=publisher,
-        retry=FAST_RETRY,
-    )
+    loop = checkout_loop(kafka_bootstrap, publisher, group, hold_stock)
     await run_until(loop, lambda: len(handled) == 2 and loop.stats.dead_lettered == 1)
 
     assert attempts[bad.event_id] == 3
@@ -125,13 +132,7 @@ async def test_poison_records_go_to_the_dlq_at_once_and_the_partition_moves_on(
         calls.append(event.event_id)
         return []
 
-    loop = ConsumeLoop(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=f"{unique_name}-checkout",
-        routes={BuyClicked: hold_stock},
-        publisher=publisher,
-        retry=FAST_RETRY,
-    )
+    loop = checkout_loop(kafka_bootstrap, publisher, f"{unique_name}-checkout", hold_stock)
     await run_until(loop, lambda: calls == [good.event_id])
 
     assert loop.stats.dead_lettered == len(poison)
@@ -164,11 +165,8 @@ async def test_events_a_handler_returns_are_published_with_causation(
             )
         ]
 
-    loop = ConsumeLoop(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=f"{unique_name}-checkout",
-        routes={BuyClicked: capture_payment},
-        publisher=publisher,
+    loop = checkout_loop(
+        kafka_bootstrap, publisher, f"{unique_name}-checkout", capture_payment, retry=RetryPolicy()
     )
     await run_until(loop, lambda: loop.stats.handled == 1)
 
@@ -202,13 +200,7 @@ async def test_replayed_dead_letter_is_handled_once_fixed(
         return []
 
     group = f"{unique_name}-checkout"
-    first = ConsumeLoop(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=group,
-        routes={BuyClicked: hold_stock},
-        publisher=publisher,
-        retry=FAST_RETRY,
-    )
+    first = checkout_loop(kafka_bootstrap, publisher, group, hold_stock)
     await run_until(first, lambda: first.stats.dead_lettered == 1)
 
     catalogue_up = True
@@ -218,13 +210,7 @@ async def test_replayed_dead_letter_is_handled_once_fixed(
     assert result.replayed == 1
     assert result.targets == {CHECKOUT.named(publisher.topic_prefix): 1}
 
-    second = ConsumeLoop(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=group,
-        routes={BuyClicked: hold_stock},
-        publisher=publisher,
-        retry=FAST_RETRY,
-    )
+    second = checkout_loop(kafka_bootstrap, publisher, group, hold_stock)
     await run_until(second, lambda: handled == [click.event_id])
 
     again = await replay_dead_letters(kafka_bootstrap, dlq, group_id=replayer)
@@ -244,13 +230,7 @@ async def test_a_batch_that_fails_to_commit_is_handled_again_not_skipped(
         return []
 
     group = f"{unique_name}-checkout"
-    loop = ConsumeLoop(
-        bootstrap_servers=kafka_bootstrap,
-        group_id=group,
-        routes={BuyClicked: hold_stock},
-        publisher=publisher,
-        retry=FAST_RETRY,
-    )
+    loop = checkout_loop(kafka_bootstrap, publisher, group, hold_stock)
     real_commit = loop.consumer.commit
     refusals = 0
 
