@@ -21,6 +21,8 @@ from buybutton.events import (
     PaymentCaptured,
     PaymentFailed,
     PaymentRefunded,
+    ProductPriceChanged,
+    ProductRestocked,
     RolloutChanged,
     TweetWithProductPosted,
 )
@@ -65,10 +67,10 @@ TWEETS = Topic(
     "tweet.tweets.v1",
     owner="tweet-service",
     key="tweet_id",
-    events=(TweetWithProductPosted,),
+    events=(TweetWithProductPosted, ProductRestocked, ProductPriceChanged),
     retention_ms=KEEP_FOREVER,
     consumed_by=("checkout-service",),
-    description="product tweets, kept for analysts to replay",
+    description="product tweets, their restocks and price changes, kept for analysts to replay",
 )
 ROLLOUT = Topic(
     "rollout.rules.v1",
@@ -80,6 +82,16 @@ ROLLOUT = Topic(
     compacted=True,
     consumed_by=("tweet-service", "checkout-service"),
     description="the gate's rules; the newest record per rule name is in force",
+)
+ROLLOUT_COMMANDS = Topic(
+    "rollout.commands.v1",
+    owner="rollout-service",
+    key="rule_name",
+    events=(),
+    partitions=1,
+    retention_ms=7 * DAY_MS,
+    consumed_by=("rollout-service",),
+    description="admins' changes to the gate's rules, applied in order to the rules table",
 )
 CHECKOUT = Topic(
     "checkout.orders.v1",
@@ -109,7 +121,7 @@ VAULT = Topic(
     description="that buyer data was saved or erased; never the data itself",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (TWEETS, ROLLOUT, CHECKOUT, RELAY, VAULT)
+ALL_TOPICS: tuple[Topic, ...] = (TWEETS, ROLLOUT, ROLLOUT_COMMANDS, CHECKOUT, RELAY, VAULT)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,13 @@ from buybutton.events.checkout import (
 from buybutton.events.envelope import Event
 from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
 from buybutton.events.rollout import RolloutChanged
-from buybutton.events.tweets import Product, TweetWithProductPosted, Variant
+from buybutton.events.tweets import (
+    Product,
+    ProductPriceChanged,
+    ProductRestocked,
+    TweetWithProductPosted,
+    Variant,
+)
 from buybutton.events.vault import BuyerDataErased, BuyerProfileSaved
 
 __all__ = [
@@ -30,6 +36,8 @@ __all__ = [
     "PaymentFailed",
     "PaymentRefunded",
     "Product",
+    "ProductPriceChanged",
+    "ProductRestocked",
     "RolloutChanged",
     "TweetWithProductPosted",
     "UnknownEventType",

@@ -16,11 +16,13 @@ from buybutton.events.checkout import (
 from buybutton.events.envelope import Event
 from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
 from buybutton.events.rollout import RolloutChanged
-from buybutton.events.tweets import TweetWithProductPosted
+from buybutton.events.tweets import ProductPriceChanged, ProductRestocked, TweetWithProductPosted
 from buybutton.events.vault import BuyerDataErased, BuyerProfileSaved
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     TweetWithProductPosted,
+    ProductRestocked,
+    ProductPriceChanged,
     BuyClicked,
     PaymentCaptured,
     PaymentFailed,

@@ -1,4 +1,6 @@
-"""Events written by tweet-service to the tweets topic, keyed by tweet_id."""
+"""Events written by tweet-service to the tweets topic, keyed by tweet_id, so that a tweet's
+posting, restocks and price changes keep their order for every reader (checkout keeps its own
+view of price and stock from them)."""
 
 from __future__ import annotations
 
@@ -48,3 +50,32 @@ class TweetWithProductPosted(Event):
     merchant_id: Identifier
     text: str = Field(min_length=1, max_length=280)
     product: Product
+
+
+class ProductRestocked(Event):
+    """A merchant added units of one variant of a tweet's product (checkout adds them to the
+    stock it sells; the counts are deltas, so readers deduplicate by event_id)."""
+
+    key_field = "tweet_id"
+    event_type: Literal["ProductRestocked"] = "ProductRestocked"
+    schema_version: Literal[1] = 1
+
+    tweet_id: Identifier
+    merchant_id: Identifier
+    product_id: Identifier
+    variant_id: Identifier
+    units_added: int = Field(ge=1, le=1_000_000)
+
+
+class ProductPriceChanged(Event):
+    """A merchant changed the price of a tweet's product; buys from now on are charged ``price``."""
+
+    key_field = "tweet_id"
+    event_type: Literal["ProductPriceChanged"] = "ProductPriceChanged"
+    schema_version: Literal[1] = 1
+
+    tweet_id: Identifier
+    merchant_id: Identifier
+    product_id: Identifier
+    price: Money
+    previous_price: Money
