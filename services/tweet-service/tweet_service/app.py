@@ -1,12 +1,79 @@
-"""Builds tweet-service's HTTP app from its settings (nothing is built at import time)."""
+"""Builds tweet-service's HTTP app from its settings (nothing is built at import time).
+
+The lifespan opens MongoDB and the catalogue, starts the local replica of the compacted rollout
+topic (the gate is decided in-process from it) and the outbox relay that publishes
+TweetWithProductPosted, ProductRestocked and ProductPriceChanged to the tweets topic.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import structlog
+from fastapi import FastAPI
+from pymongo import MongoClient
+
+from buybutton.kafka.producer import EventPublisher
+from buybutton.outbox import OutboxRelay
+from buybutton.rollout_replica import RulesReplica
 from buybutton.service import service_app
+from tweet_service import api_merchants, api_timeline, api_tweets
 from tweet_service.config import Settings
+from tweet_service.merchants import Merchants
+from tweet_service.tweets import Tweets
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return service_app(settings)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
+        db = client[settings.database_name]
+        app.state.merchants = Merchants(db, default_fee_bps=settings.default_fee_bps)
+        app.state.tweets = tweets = Tweets(db)
+        await asyncio.to_thread(app.state.merchants.ensure_indexes)
+        await asyncio.to_thread(tweets.ensure_indexes)
+        replica = RulesReplica(
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            topic_prefix=settings.topic_prefix,
+        )
+        await replica.start()
+        app.state.rules_replica = replica
+        publisher = await EventPublisher.start(
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            topic_prefix=settings.topic_prefix,
+        )
+        relay = OutboxRelay([tweets.collection], publisher, document_locks=tweets.document_locks)
+        await asyncio.to_thread(relay.ensure_indexes)
+        stop = asyncio.Event()
+        background = [asyncio.create_task(replica.run(stop)), asyncio.create_task(relay.run(stop))]
+        await _wait_for_rules(replica, settings.rules_wait_s)
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*background)
+            await replica.stop()
+            await publisher.stop()
+            client.close()
+
+    app = service_app(settings, lifespan=lifespan)
+    app.state.rollout_rule = settings.rollout_rule
+    for module in (api_merchants, api_tweets, api_timeline):
+        app.include_router(module.router)
+    return app
+
+
+async def _wait_for_rules(replica: RulesReplica, timeout_s: float) -> None:
+    """Serve only once the rules are known, or after ``timeout_s`` (the gate fails closed)."""
+    try:
+        await asyncio.wait_for(replica.caught_up.wait(), timeout_s)
+    except TimeoutError:
+        log.warning("rollout rules not caught up; the Buy button stays hidden until they are")

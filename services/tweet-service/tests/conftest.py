@@ -1,0 +1,66 @@
+"""Fixtures for tweet-service tests: a test identity provider, the HTTP app running its lifespan
+on this test's own topics and database, a registered merchant with an API key, and rollout
+rules put on this test's rules topic before the app starts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from tweet_support import GALOSH, PUDDLE, publish_rules, register, rules
+
+from buybutton.auth import TokenIssuer, generate_signing_key
+from devstack.endpoints import Endpoints
+from tweet_service.app import create_app
+from tweet_service.config import Settings
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> tuple[str, str]:
+    return generate_signing_key()
+
+
+@pytest.fixture
+def issuer(signing_key: tuple[str, str]) -> TokenIssuer:
+    return TokenIssuer(signing_key[0])
+
+
+@pytest.fixture
+def tweet_settings(
+    endpoints: Endpoints, registry_topics: str, unique_name: str, signing_key: tuple[str, str]
+) -> Settings:
+    return Settings(
+        environment="test",
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        mongodb_url=endpoints.mongodb_url,
+        topic_prefix=registry_topics,
+        mongodb_database=unique_name.replace("-", "_")[:60],
+        auth_public_key=signing_key[1],
+        rules_wait_s=10,
+    )
+
+
+@pytest.fixture
+async def rules_in_force(tweet_settings: Settings) -> AsyncIterator[None]:
+    """Puddle & Co. allow-listed, 100 % of US buyers: on the rules topic before the app starts."""
+    await publish_rules(tweet_settings.kafka_bootstrap_servers, tweet_settings.topic_prefix, rules())
+    yield
+
+
+@pytest.fixture
+def client(tweet_settings: Settings, rules_in_force: None, mongo_client: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(tweet_settings)) as test_client:
+        yield test_client
+    mongo_client.drop_database(tweet_settings.database_name)
+
+
+@pytest.fixture
+def puddle_key(client: TestClient, issuer: TokenIssuer) -> str:
+    return register(client, issuer, PUDDLE)
+
+
+@pytest.fixture
+def galosh_key(client: TestClient, issuer: TokenIssuer) -> str:
+    return register(client, issuer, GALOSH)

@@ -1,0 +1,101 @@
+"""Merchant accounts and API keys over HTTP. Each route says who may call it.
+
+Admins (admin token, scope merchants:write):
+    POST   /v1/merchants                               register a merchant        201 | 409
+    PATCH  /v1/merchants/{merchant_id}                 change name, Stripe account, fee
+    POST   /v1/merchants/{merchant_id}/api-keys        issue a key, shown once     201
+    GET    /v1/merchants/{merchant_id}/api-keys        list keys (never secrets)
+    DELETE /v1/merchants/{merchant_id}/api-keys/{key_id}   revoke                 204 | 404
+Merchants (their own API key):
+    GET    /v1/merchants/{merchant_id}                 own profile (fee, Stripe account)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from pydantic import BaseModel
+
+from tweet_service.callers import ActingMerchant, Admin, MerchantId
+from tweet_service.inputs import MerchantChange, MerchantIn
+from tweet_service.merchants import Merchant, MerchantExists, Merchants, UnknownMerchant
+
+router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+
+
+class MerchantView(BaseModel):
+    merchant_id: str
+    name: str
+    stripe_account_id: str
+    fee_bps: int
+    created_at: datetime
+
+
+class IssuedKeyView(BaseModel):
+    key_id: str
+    api_key: str
+
+
+def merchants(request: Request) -> Merchants:
+    return request.app.state.merchants  # type: ignore[no-any-return]
+
+
+def _view(merchant: Merchant) -> MerchantView:
+    return MerchantView(**merchant.__dict__)
+
+
+def _known(request: Request, merchant_id: str) -> Merchant:
+    try:
+        return merchants(request).get(merchant_id)
+    except UnknownMerchant:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such merchant") from None
+
+
+@router.post("", status_code=201, summary="Register a merchant; admin")
+def register_merchant(merchant: MerchantIn, _: Admin, request: Request) -> MerchantView:
+    try:
+        created = merchants(request).create(
+            merchant.merchant_id,
+            name=merchant.name,
+            stripe_account_id=merchant.stripe_account_id,
+            fee_bps=merchant.fee_bps,
+        )
+    except MerchantExists:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="a merchant with this id exists") from None
+    return _view(created)
+
+
+@router.patch("/{merchant_id}", summary="Change a merchant's account; admin")
+def change_merchant(
+    merchant_id: MerchantId, change: MerchantChange, _: Admin, request: Request
+) -> MerchantView:
+    _known(request, merchant_id)
+    return _view(merchants(request).update(merchant_id, change.model_dump(exclude_none=True)))
+
+
+@router.get("/{merchant_id}", summary="Own profile; the merchant itself")
+def own_profile(merchant_id: ActingMerchant, request: Request) -> MerchantView:
+    return _view(_known(request, merchant_id))
+
+
+@router.post("/{merchant_id}/api-keys", status_code=201, summary="Issue an API key (shown once); admin")
+def issue_key(merchant_id: MerchantId, _: Admin, request: Request) -> IssuedKeyView:
+    _known(request, merchant_id)
+    issued = merchants(request).issue_key(merchant_id)
+    return IssuedKeyView(key_id=issued.key_id, api_key=issued.api_key)
+
+
+@router.get("/{merchant_id}/api-keys", summary="A merchant's keys, without secrets; admin")
+def list_keys(merchant_id: MerchantId, _: Admin, request: Request) -> list[dict[str, Any]]:
+    _known(request, merchant_id)
+    return merchants(request).keys(merchant_id)
+
+
+@router.delete("/{merchant_id}/api-keys/{key_id}", status_code=204, summary="Revoke an API key; admin")
+def revoke_key(merchant_id: MerchantId, key_id: KeyId, _: Admin, request: Request) -> Response:
+    if not merchants(request).revoke_key(merchant_id, key_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such key of this merchant")
+    return Response(status_code=204)

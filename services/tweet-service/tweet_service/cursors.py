@@ -1,0 +1,43 @@
+"""Pagination cursors: opaque to callers, the (posted_at, tweet_id) of the last tweet shown,
+so pages stay stable while new tweets arrive. A cursor that does not parse answers 422."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+from fastapi.exceptions import RequestValidationError
+
+from tweet_service.tweets import Cursor as Position
+
+
+def encode_cursor(tweet: dict[str, Any]) -> str:
+    raw = json.dumps([tweet["posted_at"].isoformat(), tweet["_id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def next_cursor(page: list[dict[str, Any]], limit: int) -> str | None:
+    """The cursor of the next page, or None when this page was the last."""
+    return encode_cursor(page[-1]) if len(page) == limit else None
+
+
+def parse_cursor(cursor: Annotated[str | None, Query(max_length=400)] = None) -> Position | None:
+    if cursor is None:
+        return None
+    try:
+        posted_at, tweet_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        moment = datetime.fromisoformat(posted_at)
+        if moment.tzinfo is None or not isinstance(tweet_id, str):
+            raise ValueError("incomplete cursor")
+    except (ValueError, TypeError, binascii.Error):
+        raise RequestValidationError(
+            [{"loc": ("query", "cursor"), "msg": "not a cursor this API gave out", "type": "value_error"}]
+        ) from None
+    return moment, tweet_id
+
+
+Cursor = Annotated[Position | None, Depends(parse_cursor)]

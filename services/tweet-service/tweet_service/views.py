@@ -1,0 +1,117 @@
+"""What buyers are shown: a tweet with its product card and whether the Buy button is on it.
+
+The card carries photo, description, price, variants with their sold-out state and the related
+products (title, price, first photo, the tweet that sells each). ``buy_button`` is the rollout
+gate's decision for this buyer, this seller, now; a tweet without a product never has one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from buybutton.money import Money
+
+
+class VariantView(BaseModel):
+    variant_id: str
+    attributes: dict[str, str]
+    stock: int
+    sold_out: bool
+
+
+class RelatedProduct(BaseModel):
+    product_id: str
+    tweet_id: str
+    title: str
+    price: Money
+    image_url: str
+
+
+class ProductCard(BaseModel):
+    product_id: str
+    title: str
+    description: str
+    price: Money
+    image_urls: list[str]
+    kind: str
+    variants: list[VariantView]
+    sold_out: bool
+    related_products: list[RelatedProduct]
+
+
+class TweetBody(BaseModel):
+    """A tweet as its merchant sees it."""
+
+    tweet_id: str
+    merchant_id: str
+    text: str
+    posted_at: datetime
+    product: ProductCard | None
+
+
+class TweetView(TweetBody):
+    """A tweet as a buyer sees it."""
+
+    buy_button: bool
+
+
+class TweetPage(BaseModel):
+    tweets: list[TweetBody]
+    next_cursor: str | None
+
+
+class TimelinePage(BaseModel):
+    tweets: list[TweetView]
+    next_cursor: str | None
+
+
+def related_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> list[RelatedProduct]:
+    shown = []
+    for product_id in product["related_product_ids"]:
+        tweet = sellers.get(product_id)
+        if tweet is not None:
+            related = tweet["product"]
+            shown.append(
+                RelatedProduct(
+                    product_id=product_id,
+                    tweet_id=tweet["_id"],
+                    title=related["title"],
+                    price=related["price"],
+                    image_url=related["image_urls"][0],
+                )
+            )
+    return shown
+
+
+def card_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> ProductCard:
+    variants = [VariantView(**v, sold_out=v["stock"] == 0) for v in product["variants"]]
+    return ProductCard(
+        product_id=product["product_id"],
+        title=product["title"],
+        description=product["description"],
+        price=product["price"],
+        image_urls=product["image_urls"],
+        kind=product["kind"],
+        variants=variants,
+        sold_out=all(v.sold_out for v in variants),
+        related_products=related_of(product, sellers),
+    )
+
+
+def tweet_body(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> TweetBody:
+    product = tweet["product"]
+    return TweetBody(
+        tweet_id=tweet["_id"],
+        merchant_id=tweet["merchant_id"],
+        text=tweet["text"],
+        posted_at=tweet["posted_at"],
+        product=card_of(product, sellers) if product else None,
+    )
+
+
+def tweet_view(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]], *, buy_button: bool) -> TweetView:
+    body = tweet_body(tweet, sellers)
+    return TweetView(**body.__dict__, buy_button=buy_button and body.product is not None)
