@@ -81,7 +81,10 @@ def test_merchant_endpoints_refuse_missing_unknown_or_revoked_keys_and_other_mer
         assert response.status_code == 401, (label, response.text)
     other = client.request(method, path.format(m=GALOSH), headers=api_key(puddle_key), json=BODY)
     assert other.status_code == 403, other.text
-    assert client.delete(f"/v1/merchants/{GALOSH}/api-keys/{revoked_key_id}", headers=admin(issuer)).status_code == 204
+    assert (
+        client.delete(f"/v1/merchants/{GALOSH}/api-keys/{revoked_key_id}", headers=admin(issuer)).status_code
+        == 204
+    )
     dead = client.request(method, path.format(m=GALOSH), headers=api_key(galosh_key), json=BODY)
     assert dead.status_code == 401, dead.text
 
@@ -107,7 +110,12 @@ def test_registering_twice_or_with_bad_fields_is_refused(client: TestClient, iss
     merchant = {"merchant_id": "merchant-brolly", "name": "Brolly", "stripe_account_id": "acct_1Brolly"}
     assert client.post("/v1/merchants", headers=admin(issuer), json=merchant).status_code == 201
     assert client.post("/v1/merchants", headers=admin(issuer), json=merchant).status_code == 409
-    for bad in ({"fee_bps": 10_001}, {"stripe_account_id": "sk_live_oops"}, {"merchant_id": "a b"}, {"extra": 1}):
+    for bad in (
+        {"fee_bps": 10_001},
+        {"stripe_account_id": "sk_live_oops"},
+        {"merchant_id": "a b"},
+        {"extra": 1},
+    ):
         response = client.post("/v1/merchants", headers=admin(issuer), json={**merchant, **bad})
         assert response.status_code == 422, (bad, response.text)
     assert client.post("/v1/merchants/merchant-nobody/api-keys", headers=admin(issuer)).status_code == 404
