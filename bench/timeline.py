@@ -1,0 +1,170 @@
+"""Timeline requests per second through tweet-service running as its own process (buyer token
+verified, a page of 20 product tweets read from MongoDB, each card built and the rollout gate
+decided in-process for that buyer), against GET /healthz of the same process (the HTTP stack's
+hello world: no token, no database), measured in this run with the same concurrent client.
+
+    make bench-timeline   (BENCH_TIMELINE_N requests per figure, default 1 000; 8 at a time)
+Writes bench/results/timeline.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import MongoClient
+
+from buybutton.auth import TokenIssuer, generate_signing_key
+from buybutton.events import RolloutChanged
+from buybutton.kafka.producer import EventPublisher
+from buybutton.kafka.provision import provision, registry_specs
+from devstack.service_process import running_service
+
+RESULTS = Path(__file__).parent / "results" / "timeline.json"
+MERCHANT = "merchant-puddle-and-co"
+CONCURRENCY = 8
+TWEETS = 20
+
+
+def raincoat(n: int) -> dict[str, object]:
+    return {
+        "text": f"Puddle raincoat no. {n}: stay dry in style.",
+        "product": {
+            "title": f"Puddle raincoat {n}",
+            "description": "Yellow, seam-sealed, with a hood that stays put.",
+            "price": {"amount_minor": 4_999, "currency": "USD"},
+            "image_urls": ["https://img.example.com/raincoat.jpg"],
+            "kind": "physical",
+            "variants": [
+                {"sku": f"coat-{n}-{size}", "attributes": {"size": size}, "stock": 5} for size in "SML"
+            ],
+        },
+    }
+
+
+async def requests_per_second(
+    http: httpx.AsyncClient, count: int, path: str, headers: list[dict[str, str]]
+) -> float:
+    todo = iter(range(count))
+
+    async def worker() -> None:
+        for n in todo:
+            response = await http.get(path, headers=headers[n % len(headers)])
+            response.raise_for_status()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return count / (time.perf_counter() - began)
+
+
+async def setup(bootstrap: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench")
+    await admin.start()
+    try:
+        await provision(admin, registry_specs(prefix))
+    finally:
+        await admin.close()
+    publisher = await EventPublisher.start(bootstrap, client_id="bench", topic_prefix=prefix)
+    try:
+        await publisher.publish(
+            RolloutChanged(
+                rule_name="buy-button",
+                correlation_id="buy-button",
+                producer="bench",
+                countries=["US"],
+                percentage_bps=1_000,
+                allowed_sellers=[MERCHANT],
+                salt="2014-09-08",
+                changed_by="bench",
+            )
+        )
+    finally:
+        await publisher.stop()
+
+
+async def teardown(bootstrap: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench")
+    await admin.start()
+    try:
+        await admin.delete_topics([spec.name for spec in registry_specs(prefix)])
+    finally:
+        await admin.close()
+
+
+async def measure(url: str, issuer: TokenIssuer, count: int) -> dict[str, float]:
+    admin = {
+        "Authorization": "Bearer "
+        + issuer.mint("admin", "bench", audience="tweet-service", scopes=["merchants:write"])
+    }
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        merchant = {"merchant_id": MERCHANT, "name": "Puddle & Co.", "stripe_account_id": "acct_1Puddle"}
+        (await http.post("/v1/merchants", json=merchant, headers=admin)).raise_for_status()
+        key = (await http.post(f"/v1/merchants/{MERCHANT}/api-keys", headers=admin)).json()["api_key"]
+        for n in range(TWEETS):
+            posted = await http.post(
+                f"/v1/merchants/{MERCHANT}/tweets", json=raincoat(n), headers={"X-Api-Key": key}
+            )
+            posted.raise_for_status()
+        buyers = [
+            {
+                "Authorization": "Bearer "
+                + issuer.mint("buyer", f"buyer-{n}", audience="tweet-service", country="US")
+            }
+            for n in range(200)
+        ]
+        page = (await http.get("/v1/timeline", params={"limit": TWEETS}, headers=buyers[0])).json()
+        assert len(page["tweets"]) == TWEETS, page
+        await requests_per_second(http, 50, "/healthz", [{}])  # warm-up
+        return {
+            "hello_world_healthz_per_s": await requests_per_second(http, count, "/healthz", [{}]),
+            "timeline_page_of_20_per_s": await requests_per_second(
+                http, count, f"/v1/timeline?limit={TWEETS}", buyers
+            ),
+        }
+
+
+def main() -> None:
+    count = int(os.environ.get("BENCH_TIMELINE_N", "1000"))
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    prefix = f"bench-{uuid.uuid4().hex[:6]}."
+    database = f"bench_timeline_{uuid.uuid4().hex[:8]}"
+    private, public = generate_signing_key()
+    asyncio.run(setup(bootstrap, prefix))
+    env = {
+        "AUTH_PUBLIC_KEY": public,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "TWEET_MONGODB_DATABASE": database,
+        "LOG_LEVEL": "WARNING",
+    }
+    try:
+        with running_service("tweet-service", env) as service:
+            figures = asyncio.run(measure(service.url, TokenIssuer(private), count))
+    finally:
+        asyncio.run(teardown(bootstrap, prefix))
+        with MongoClient(os.environ["MONGODB_URL"]) as client:
+            client.drop_database(database)
+    ratio = figures["hello_world_healthz_per_s"] / figures["timeline_page_of_20_per_s"]
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "requests": count,
+        "concurrency": CONCURRENCY,
+        "per_second": {k: round(v) for k, v in figures.items()},
+        "timeline_slowdown_vs_hello_world": round(ratio, 2),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    for name, value in result["per_second"].items():
+        print(f"{name:40} {value:>8} /s")
+    print(f"{'timeline / hello world':40} {ratio:>8.2f} x slower")
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
