@@ -1,7 +1,9 @@
 """Timeline requests per second through tweet-service running as its own process (buyer token
 verified, a page of 20 product tweets read from MongoDB, each card built and the rollout gate
 decided in-process for that buyer), against GET /healthz of the same process (the HTTP stack's
-hello world: no token, no database), measured in this run with the same concurrent client.
+hello world: no token, no database), measured in this run with the same concurrent client; and,
+to show where the time goes, the same page read straight from MongoDB with pymongo, by as many
+threads at a time.
 
     make bench-timeline   (BENCH_TIMELINE_N requests per figure, default 1 000; 8 at a time)
 Writes bench/results/timeline.json.
@@ -14,12 +16,13 @@ import json
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import MongoClient
+from pymongo import DESCENDING, MongoClient
 
 from buybutton.auth import TokenIssuer, generate_signing_key
 from buybutton.events import RolloutChanged
@@ -130,6 +133,24 @@ async def measure(url: str, issuer: TokenIssuer, count: int) -> dict[str, float]
         }
 
 
+def raw_pages_per_second(mongo_url: str, database: str, count: int) -> float:
+    """The timeline's query (newest 20, outbox left out) straight from MongoDB."""
+    with MongoClient(mongo_url, tz_aware=True) as client:
+        tweets = client[database]["tweets"]
+
+        def page(_: int) -> None:
+            found = tweets.find({}, {"outbox": 0, "outbox_pending": 0})
+            assert (
+                len(list(found.sort([("posted_at", DESCENDING), ("_id", DESCENDING)]).limit(TWEETS)))
+                == TWEETS
+            )
+
+        began = time.perf_counter()
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            list(pool.map(page, range(count)))
+        return count / (time.perf_counter() - began)
+
+
 def main() -> None:
     count = int(os.environ.get("BENCH_TIMELINE_N", "1000"))
     bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
@@ -146,23 +167,29 @@ def main() -> None:
     try:
         with running_service("tweet-service", env) as service:
             figures = asyncio.run(measure(service.url, TokenIssuer(private), count))
+            figures["raw_pymongo_page_of_20_per_s"] = raw_pages_per_second(
+                os.environ["MONGODB_URL"], database, count
+            )
     finally:
         asyncio.run(teardown(bootstrap, prefix))
         with MongoClient(os.environ["MONGODB_URL"]) as client:
             client.drop_database(database)
     ratio = figures["hello_world_healthz_per_s"] / figures["timeline_page_of_20_per_s"]
+    over_raw = figures["raw_pymongo_page_of_20_per_s"] / figures["timeline_page_of_20_per_s"]
     result = {
         "measured_at": datetime.now(UTC).isoformat(),
         "requests": count,
         "concurrency": CONCURRENCY,
         "per_second": {k: round(v) for k, v in figures.items()},
         "timeline_slowdown_vs_hello_world": round(ratio, 2),
+        "timeline_slowdown_vs_raw_pymongo_page": round(over_raw, 2),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     for name, value in result["per_second"].items():
         print(f"{name:40} {value:>8} /s")
     print(f"{'timeline / hello world':40} {ratio:>8.2f} x slower")
+    print(f"{'timeline / raw pymongo page':40} {over_raw:>8.2f} x slower")
     print(f"written to {RESULTS}")
 
 
