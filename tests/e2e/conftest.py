@@ -1,0 +1,45 @@
+"""The platform's services as real processes (``python -m <package>``, configured only by
+environment variables), on this test's own topics and databases, with tokens from a test
+identity provider. Each fixture stops its processes and drops its databases afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from e2e_support import Platform
+
+from buybutton.auth import TokenIssuer, generate_signing_key
+from devstack.endpoints import Endpoints
+from devstack.service_process import running_service
+
+
+@pytest.fixture
+def platform(
+    endpoints: Endpoints, registry_topics: str, unique_name: str, mongo_client: Any
+) -> Iterator[Platform]:
+    private, public = generate_signing_key()
+    database = unique_name.replace("-", "_")[:50]
+    common = {
+        **endpoints.as_env(),
+        "ENVIRONMENT": "test",
+        "AUTH_PUBLIC_KEY": public,
+        "KAFKA_TOPIC_PREFIX": registry_topics,
+        "LOG_LEVEL": "WARNING",
+        "ROLLOUT_MONGODB_DATABASE": f"{database}_rollout",
+        "ROLLOUT_CONSUMER_GROUP": f"{unique_name}-rollout-service",
+        "TWEET_MONGODB_DATABASE": f"{database}_tweet",
+    }
+    try:
+        with (
+            running_service("rollout-service", common) as rollout,
+            running_service("tweet-service", common) as tweets,
+            httpx.Client(base_url=tweets.url, timeout=30) as tweet_client,
+            httpx.Client(base_url=rollout.url, timeout=30) as rollout_client,
+        ):
+            yield Platform(TokenIssuer(private), tweet_client, rollout_client)
+    finally:
+        for suffix in ("_rollout", "_tweet"):
+            mongo_client.drop_database(database + suffix)

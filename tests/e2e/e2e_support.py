@@ -1,0 +1,22 @@
+"""What end-to-end tests hold while the services run: clients for each service's HTTP API and the
+identity provider that signs the callers' tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from buybutton.auth import TokenIssuer, TokenKind
+
+
+@dataclass
+class Platform:
+    issuer: TokenIssuer
+    tweets: httpx.Client
+    rollout: httpx.Client
+
+    def bearer(self, kind: TokenKind, subject: str, audience: str, **claims: Any) -> dict[str, str]:
+        token = self.issuer.mint(kind, subject, audience=audience, **claims)
+        return {"Authorization": f"Bearer {token}"}
