@@ -26,12 +26,12 @@ from pymongo import DESCENDING, MongoClient
 
 from buybutton.auth import TokenIssuer, generate_signing_key
 from buybutton.events import RolloutChanged
+from buybutton.events.examples import MERCHANT, sample_events
 from buybutton.kafka.producer import EventPublisher
 from buybutton.kafka.provision import provision, registry_specs
 from devstack.service_process import running_service
 
 RESULTS = Path(__file__).parent / "results" / "timeline.json"
-MERCHANT = "merchant-puddle-and-co"
 CONCURRENCY = 8
 TWEETS = 20
 
@@ -76,17 +76,9 @@ async def setup(bootstrap: str, prefix: str) -> None:
         await admin.close()
     publisher = await EventPublisher.start(bootstrap, client_id="bench", topic_prefix=prefix)
     try:
+        sample = next(e for e in sample_events() if isinstance(e, RolloutChanged))
         await publisher.publish(
-            RolloutChanged(
-                rule_name="buy-button",
-                correlation_id="buy-button",
-                producer="bench",
-                countries=["US"],
-                percentage_bps=1_000,
-                allowed_sellers=[MERCHANT],
-                salt="2014-09-08",
-                changed_by="bench",
-            )
+            sample.model_copy(update={"percentage_bps": 1_000, "allowed_sellers": [MERCHANT]})
         )
     finally:
         await publisher.stop()

@@ -1,6 +1,6 @@
 """The platform's services as real processes (``python -m <package>``, configured only by
-environment variables), on this test's own topics and databases, with tokens from a test
-identity provider. Each fixture stops its processes and drops its databases afterwards."""
+environment variables), on this test's own topics and databases, verifying tokens from the
+shared test ``issuer``. Each fixture stops its processes and drops its databases afterwards."""
 
 from __future__ import annotations
 
@@ -11,21 +11,25 @@ import httpx
 import pytest
 from e2e_support import Platform
 
-from buybutton.auth import TokenIssuer, generate_signing_key
+from buybutton.auth import TokenIssuer
 from devstack.endpoints import Endpoints
 from devstack.service_process import running_service
 
 
 @pytest.fixture
 def platform(
-    endpoints: Endpoints, registry_topics: str, unique_name: str, mongo_client: Any
+    endpoints: Endpoints,
+    registry_topics: str,
+    unique_name: str,
+    mongo_client: Any,
+    signing_key: tuple[str, str],
+    issuer: TokenIssuer,
 ) -> Iterator[Platform]:
-    private, public = generate_signing_key()
     database = unique_name.replace("-", "_")[:50]
     common = {
         **endpoints.as_env(),
         "ENVIRONMENT": "test",
-        "AUTH_PUBLIC_KEY": public,
+        "AUTH_PUBLIC_KEY": signing_key[1],
         "KAFKA_TOPIC_PREFIX": registry_topics,
         "LOG_LEVEL": "WARNING",
         "ROLLOUT_MONGODB_DATABASE": f"{database}_rollout",
@@ -39,7 +43,7 @@ def platform(
             httpx.Client(base_url=tweets.url, timeout=30) as tweet_client,
             httpx.Client(base_url=rollout.url, timeout=30) as rollout_client,
         ):
-            yield Platform(TokenIssuer(private), tweet_client, rollout_client)
+            yield Platform(issuer, tweet_client, rollout_client)
     finally:
         for suffix in ("_rollout", "_tweet"):
             mongo_client.drop_database(database + suffix)

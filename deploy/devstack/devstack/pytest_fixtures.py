@@ -4,6 +4,9 @@
 STRIPE_API_BASE), else from testcontainers when a Docker engine answers, else from the local
 stack (started if needed, and stopped afterwards if this session started it).
 
+Identity: ``signing_key`` (one Ed25519 pair per session) and ``issuer``, which mints the tokens
+that services built with the public half verify.
+
 Isolation: each test gets its own ``unique_name``, from which come its topic prefix (and so
 its own topics), its consumer group names and its MongoDB database.
 """
@@ -19,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from buybutton.auth import TokenIssuer, generate_signing_key
 from devstack.containers import container_endpoints, docker_engine_answers
 from devstack.endpoints import Endpoints
 from devstack.stack import Stack
@@ -40,6 +44,17 @@ def endpoints() -> Iterator[Endpoints]:
         finally:
             if started:
                 stack.down(started)
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> tuple[str, str]:
+    """(private PEM, public PEM) of the test identity provider."""
+    return generate_signing_key()
+
+
+@pytest.fixture
+def issuer(signing_key: tuple[str, str]) -> TokenIssuer:
+    return TokenIssuer(signing_key[0])
 
 
 @pytest.fixture

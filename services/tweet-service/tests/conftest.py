@@ -1,6 +1,6 @@
-"""Fixtures for tweet-service tests: a test identity provider, the HTTP app running its lifespan
-on this test's own topics and database, a registered merchant with an API key, and rollout
-rules put on this test's rules topic before the app starts."""
+"""Fixtures for tweet-service tests (tokens come from the shared ``issuer`` fixture): the HTTP
+app running its lifespan on this test's own topics and database, registered merchants with API
+keys, and rollout rules put on this test's rules topic before the app starts."""
 
 from __future__ import annotations
 
@@ -11,20 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from tweet_support import GALOSH, PUDDLE, publish_rules, register, rules
 
-from buybutton.auth import TokenIssuer, generate_signing_key
+from buybutton.auth import TokenIssuer
 from devstack.endpoints import Endpoints
 from tweet_service.app import create_app
 from tweet_service.config import Settings
-
-
-@pytest.fixture(scope="session")
-def signing_key() -> tuple[str, str]:
-    return generate_signing_key()
-
-
-@pytest.fixture
-def issuer(signing_key: tuple[str, str]) -> TokenIssuer:
-    return TokenIssuer(signing_key[0])
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Fixtures for vault tests: key rings, a vault on this test's own database, and the HTTP app
-with this test's own topics, tokens minted by a test identity provider."""
+with this test's own topics (tokens come from the shared ``issuer`` fixture)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from pymongo.database import Database
 from vault_support import KEY_V1
 
-from buybutton.auth import TokenIssuer, generate_signing_key
 from devstack.endpoints import Endpoints
 from vault_service.app import create_app
 from vault_service.config import Settings
@@ -29,16 +28,6 @@ def vault(mongo_db: Database[dict[str, Any]], keyring_v1: ConfiguredKeyRing) -> 
     vault = Vault(mongo_db, keyring_v1)
     vault.ensure_indexes()
     return vault
-
-
-@pytest.fixture(scope="session")
-def signing_key() -> tuple[str, str]:
-    return generate_signing_key()
-
-
-@pytest.fixture
-def issuer(signing_key: tuple[str, str]) -> TokenIssuer:
-    return TokenIssuer(signing_key[0])
 
 
 @pytest.fixture
