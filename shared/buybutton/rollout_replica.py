@@ -5,11 +5,15 @@ whole, small, topic), keeps the newest RolloutChanged per rule name, and sets ``
 once it has read up to the end offsets it found at start. Until then, and for an unknown rule,
 ``rules()`` answers None and the gate fails closed. An unreadable record is logged and skipped:
 the replica only reads, and the topic's owner is responsible for what it writes.
+
+``event()`` gives the RolloutChanged in force itself (its version, who changed it), and every
+callable in ``listeners`` is called with each RolloutChanged as it is applied.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -32,10 +36,16 @@ class RulesReplica:
         self.caught_up = asyncio.Event()
         self.applied = 0
         self._rules: dict[str, GateRules] = {}
+        self._events: dict[str, RolloutChanged] = {}
+        self.listeners: list[Callable[[RolloutChanged], None]] = []
         self._ends: dict[TopicPartition, int] = {}
 
     def rules(self, rule_name: str) -> GateRules | None:
         return self._rules.get(rule_name)
+
+    def event(self, rule_name: str) -> RolloutChanged | None:
+        """The RolloutChanged in force for this rule, or None."""
+        return self._events.get(rule_name)
 
     async def start(self) -> None:
         await self.consumer.start()
@@ -64,7 +74,10 @@ class RulesReplica:
             return
         if isinstance(event, RolloutChanged):
             self._rules[event.rule_name] = GateRules.of(event)
+            self._events[event.rule_name] = event
             self.applied += 1
+            for listener in self.listeners:
+                listener(event)
 
     async def _check_caught_up(self) -> None:
         if self.caught_up.is_set():

@@ -52,7 +52,7 @@ def signing_key() -> tuple[str, str]:
     return generate_signing_key()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def issuer(signing_key: tuple[str, str]) -> TokenIssuer:
     return TokenIssuer(signing_key[0])
 

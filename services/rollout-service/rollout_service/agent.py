@@ -1,0 +1,82 @@
+"""The agent loop over ``rollout.commands.v1``: parse each record with the pydantic model, let
+the RulesProcessor apply it, retry a failure with bounded backoff, and dead-letter what cannot
+be handled to ``rollout.commands.v1.dlq`` (bytes untouched, reason in headers) so the one
+partition keeps moving. No exception leaves the loop: Faust would ack the record anyway.
+Yields how each record was handled (applied, rejected, dead-lettered), for test_context().
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Literal
+
+import faust
+import structlog
+from aiokafka.structs import ConsumerRecord
+from faust.types.tuples import Message
+
+from buybutton.kafka.consumer import RetryPolicy
+from buybutton.kafka.dead_letters import dead_letter_headers, dlq_topic
+from rollout_service.processor import PoisonCommand, RulesProcessor, parse_command
+
+log = structlog.get_logger(__name__)
+Handled = Literal["applied", "rejected", "dead-lettered"]
+
+
+class CommandAgent:
+    def __init__(
+        self, processor: RulesProcessor, app: faust.App, *, group_id: str, retry: RetryPolicy | None = None
+    ) -> None:
+        self.processor = processor
+        self.app = app
+        self.group_id = group_id
+        self.retry = retry or RetryPolicy(attempts=5, first_backoff_s=0.2, max_backoff_s=5.0)
+        self.dead_lettered = 0
+
+    async def run(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Handled]:
+        async for event in stream.events():
+            yield await self.handle(event.message)
+
+    async def handle(self, message: Message) -> Handled:
+        try:
+            command = parse_command(message.key, message.value)
+        except PoisonCommand as error:
+            await self.dead_letter(message, error, attempts=1)
+            return "dead-lettered"
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return "applied" if await self.processor.handle(command) else "rejected"
+            except Exception as error:
+                if attempt == self.retry.attempts:
+                    await self.dead_letter(message, error, attempts=attempt)
+                    return "dead-lettered"
+                log.warning("rollout command failed; will retry", attempt=attempt, error=type(error).__name__)
+                await asyncio.sleep(self.retry.backoff_s(attempt))
+        raise AssertionError("unreachable: the last attempt returns")
+
+    async def dead_letter(self, message: Message, error: BaseException, *, attempts: int) -> None:
+        record = _as_record(message)
+        headers = dead_letter_headers(record, error=error, attempts=attempts, group_id=self.group_id)
+        target = dlq_topic(message.topic)
+        await self.app.producer.send_and_wait(target, message.key, message.value, None, None, headers)
+        self.dead_lettered += 1
+        log.error("rollout command dead-lettered", dlq_topic=target, error_class=type(error).__name__)
+
+
+def _as_record(message: Message) -> ConsumerRecord[bytes, bytes]:
+    headers: Any = message.headers or ()
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    return ConsumerRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp=int(message.timestamp * 1000),
+        timestamp_type=message.timestamp_type,
+        key=message.key,
+        value=message.value,
+        checksum=None,
+        serialized_key_size=message.serialized_key_size,
+        serialized_value_size=message.serialized_value_size,
+        headers=pairs,
+    )

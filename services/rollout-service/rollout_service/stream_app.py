@@ -1,0 +1,123 @@
+"""The Faust app that keeps the rules: a table (rule name -> RolloutChanged as JSON) whose
+changelog topic IS the compacted ``rollout.rules.v1``, and one agent that reads
+``rollout.commands.v1`` and hands each record to the RulesProcessor.
+
+Consumes: rollout.commands.v1 (raw bytes; consumer group = the app id) and, to recover the
+table at start, rollout.rules.v1. Produces: RolloutChanged on rollout.rules.v1 (with the
+event_type / schema_version headers), dead letters on rollout.commands.v1.dlq. Built from
+settings when the service starts (never at import); no web server, in-memory store (the
+state is the topic), topics provisioned by the registry, never declared here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.tables.table import Table
+from faust.transport.drivers.aiokafka import Producer
+from faust.types import AgentT, CodecArg, ProducerT
+from faust.types.tuples import FutureMessage
+
+from buybutton.events import RolloutChanged
+from buybutton.kafka.codec import encode
+from buybutton.kafka.consumer import RetryPolicy
+from buybutton.topics import ROLLOUT, ROLLOUT_COMMANDS
+from rollout_service.agent import CommandAgent
+from rollout_service.audit import AuditTrail
+from rollout_service.config import Settings
+from rollout_service.processor import RulesProcessor
+
+
+class EventTable(Table[str, Any]):
+    """A table whose changelog records carry the event headers every consumer expects.
+    Faust's ``Collection.send_changelog`` sends no headers; this override is the same call
+    with ``headers=`` added, and the key written raw (the rule name as utf-8)."""
+
+    def send_changelog(
+        self,
+        partition: int | None,
+        key: Any,
+        value: Any,
+        key_serializer: CodecArg | None = None,
+        value_serializer: CodecArg | None = None,
+    ) -> FutureMessage:
+        headers = None if value is None else encode(RolloutChanged.model_validate(value)).headers
+        return self.changelog_topic.send_soon(
+            key=key,
+            value=value,
+            partition=partition,
+            headers=headers,
+            key_serializer="raw",
+            value_serializer="json",
+            callback=self._on_changelog_sent,
+            eager_partitioning=True,
+        )
+
+
+class IdempotentProducer(Producer):
+    """Faust's producer turns idempotence on only inside transactions; ours always (acks=all)."""
+
+    def _settings_extra(self) -> dict[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class RolloutFaustApp(faust.App):
+    def _new_producer(self) -> ProducerT:
+        return IdempotentProducer(self.transport, loop=self.loop, beacon=self.beacon)
+
+
+@dataclass
+class RulesStream:
+    app: faust.App
+    table: EventTable
+    commands: CommandAgent
+    agent: AgentT[bytes]
+    datadir: str
+
+    async def start(self) -> None:
+        await self.app.start()
+
+    async def stop(self) -> None:
+        try:
+            await self.app.stop()
+        finally:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+def build_rules_stream(
+    settings: Settings, audit: AuditTrail, *, retry: RetryPolicy | None = None
+) -> RulesStream:
+    datadir = tempfile.mkdtemp(prefix="rollout-faust-")  # Faust wants one; the memory store keeps it empty
+    app = RolloutFaustApp(
+        settings.consumer_group_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        broker_client_id=settings.service_name,
+        store="memory://",
+        datadir=datadir,
+        web_enabled=False,
+        autodiscover=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        producer_acks=-1,
+        broker_commit_every=1,
+        consumer_auto_offset_reset="earliest",
+    )
+    prefix = settings.topic_prefix
+    rules_topic = app.topic(
+        ROLLOUT.named(prefix), key_type=str, key_serializer="raw", value_serializer="json", internal=False
+    )
+    commands_topic = app.topic(
+        ROLLOUT_COMMANDS.named(prefix), key_serializer="raw", value_serializer="raw", internal=False
+    )
+    table = EventTable(
+        app, name="rules", default=None, partitions=1, changelog_topic=rules_topic, key_type=str
+    )
+    app.tables.add(table)
+    processor = RulesProcessor(table, audit, producer=settings.service_name)
+    commands = CommandAgent(processor, app, group_id=settings.consumer_group_id, retry=retry)
+    agent = app.agent(commands_topic, name="apply-rollout-commands")(commands.run)
+    return RulesStream(app, table, commands, agent, datadir)

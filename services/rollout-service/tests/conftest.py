@@ -1,0 +1,83 @@
+"""Fixtures for rollout-service tests (tokens from the shared ``issuer`` fixture): per test module, its own
+registry topics, database and consumer group with one running service shared by the module's
+tests (Faust's start-up is the slow part; tests stay apart by using their own rule names)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi.testclient import TestClient
+from pymongo import MongoClient
+
+from buybutton.auth import TokenIssuer
+from buybutton.kafka.provision import provision, registry_specs
+from devstack.endpoints import Endpoints
+from rollout_service.app import create_app
+from rollout_service.config import Settings
+
+AUDIENCE = "rollout-service"
+Mint = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+def admin(issuer: TokenIssuer) -> Mint:
+    """Authorization headers for an admin (or, with kind=, another caller) with these scopes."""
+
+    def mint(*scopes: str, subject: str = "ada-admin", kind: Any = "admin") -> dict[str, str]:
+        token = issuer.mint(kind, subject, audience=AUDIENCE, scopes=scopes)
+        return {"Authorization": f"Bearer {token}"}
+
+    return mint
+
+
+async def _provision(bootstrap: str, prefix: str, *, delete: bool = False) -> None:
+    admin_client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="rollout-tests")
+    await admin_client.start()
+    try:
+        specs = registry_specs(prefix)
+        if delete:
+            await admin_client.delete_topics([spec.name for spec in specs])
+        else:
+            await provision(admin_client, specs)
+    finally:
+        await admin_client.close()
+
+
+@pytest.fixture(scope="module")
+def module_settings(endpoints: Endpoints, signing_key: tuple[str, str]) -> Iterator[Settings]:
+    """Settings on this module's own topics, database and consumer group."""
+    name = f"rollout-{uuid.uuid4().hex[:10]}"
+    settings = Settings(
+        environment="test",
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        mongodb_url=endpoints.mongodb_url,
+        topic_prefix=f"{name}.",
+        mongodb_database=name.replace("-", "_"),
+        consumer_group=name,
+        auth_public_key=signing_key[1],
+        log_json=False,
+    )
+    asyncio.run(_provision(settings.kafka_bootstrap_servers, settings.topic_prefix))
+    try:
+        yield settings
+    finally:
+        asyncio.run(_provision(settings.kafka_bootstrap_servers, settings.topic_prefix, delete=True))
+        with MongoClient(settings.mongodb_url) as client:
+            client.drop_database(settings.database_name)
+
+
+@pytest.fixture(scope="module")
+def client(module_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(module_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def rule_name(unique_name: str) -> str:
+    """A rule of this test's own, so tests can share one running service."""
+    return unique_name

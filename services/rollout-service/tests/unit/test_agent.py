@@ -1,0 +1,64 @@
+"""The command agent under Faust's test_context(): records in, the rules table and the audit
+trail (real FerretDB) out, in order; a replayed command changes nothing; a refused one is
+audited as rejected and leaves the table alone."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from pymongo.database import Database
+
+from buybutton.auth import generate_signing_key
+from buybutton.events import RolloutChanged
+from devstack.endpoints import Endpoints
+from rollout_service.audit import AuditTrail
+from rollout_service.commands import ReplaceRule, RolloutCommand, SetKillSwitch, SetPercentage
+from rollout_service.config import Settings
+from rollout_service.stream_app import build_rules_stream
+
+ACME = ReplaceRule(
+    countries=["US"],
+    percentage_bps=1_000,
+    allowed_sellers=["acme-store"],
+    override_users=[],
+    kill_switch=False,
+)
+
+
+async def test_the_agent_applies_commands_in_order_once_each(
+    endpoints: Endpoints, mongo_db: Database[dict[str, Any]]
+) -> None:
+    settings = Settings(
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        mongodb_url=endpoints.mongodb_url,
+        auth_public_key=generate_signing_key()[1],
+        topic_prefix="agent-unit.",
+    )
+    stream = build_rules_stream(settings, AuditTrail(mongo_db))
+    created, raised, stray = (
+        RolloutCommand(rule_name="buy-button", issued_by="ada-admin", change=change)
+        for change in (ACME, SetPercentage(percentage_bps=2_000), SetKillSwitch(on=True))
+    )
+    stray = stray.model_copy(update={"rule_name": "no-such-gate"})
+    try:
+        async with stream.agent.test_context() as agent:
+            outcomes = []
+            for sent in (created, raised, raised, stray):
+                key, value = sent.to_record()
+                await agent.put(value, key=key)
+                outcomes.append(agent.results[len(outcomes)])
+    finally:
+        shutil.rmtree(stream.datadir)  # the app itself never started: nothing else to stop
+
+    assert outcomes == ["applied", "applied", "applied", "rejected"]
+    rule = RolloutChanged.model_validate(stream.table["buy-button"])
+    assert rule.percentage_bps == 2_000 and rule.causation_id == raised.command_id
+    assert "no-such-gate" not in stream.table
+    audit = {entry["_id"]: entry for entry in mongo_db["rule_changes"].find()}
+    assert audit.keys() == {created.command_id, raised.command_id, stray.command_id}
+    assert audit[raised.command_id]["event_id"] == rule.event_id
+    assert (
+        audit[stray.command_id]["outcome"] == "rejected"
+        and "no such rule" in audit[stray.command_id]["reason"]
+    )
