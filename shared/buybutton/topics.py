@@ -14,6 +14,7 @@ from buybutton.events import (
     BuyerDataErased,
     BuyerProfileSaved,
     Event,
+    MerchantProfileChanged,
     OrderCancelled,
     OrderForwarded,
     OrderFulfilled,
@@ -72,6 +73,17 @@ TWEETS = Topic(
     consumed_by=("checkout-service",),
     description="product tweets, their restocks and price changes, kept for analysts to replay",
 )
+MERCHANTS = Topic(
+    "tweet.merchants.v1",
+    owner="tweet-service",
+    key="merchant_id",
+    events=(MerchantProfileChanged,),
+    partitions=3,
+    retention_ms=KEEP_FOREVER,
+    compacted=True,
+    consumed_by=("checkout-service",),
+    description="each merchant's selling terms (Stripe connected account, fee); the newest is in force",
+)
 ROLLOUT = Topic(
     "rollout.rules.v1",
     owner="rollout-service",
@@ -121,7 +133,7 @@ VAULT = Topic(
     description="that buyer data was saved or erased; never the data itself",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (TWEETS, ROLLOUT, ROLLOUT_COMMANDS, CHECKOUT, RELAY, VAULT)
+ALL_TOPICS: tuple[Topic, ...] = (TWEETS, MERCHANTS, ROLLOUT, ROLLOUT_COMMANDS, CHECKOUT, RELAY, VAULT)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 The lifespan opens MongoDB and the catalogue, starts the local replica of the compacted rollout
 topic (the gate is decided in-process from it) and the outbox relay that publishes
-TweetWithProductPosted, ProductRestocked and ProductPriceChanged to the tweets topic.
+TweetWithProductPosted, ProductRestocked and ProductPriceChanged to the tweets topic and
+MerchantProfileChanged to the merchants topic.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from pymongo import MongoClient
 
 from buybutton.kafka.producer import EventPublisher
+from buybutton.locks import KeyedLocks
 from buybutton.outbox import OutboxRelay
 from buybutton.rollout_replica import RulesReplica
 from buybutton.service import service_app
@@ -33,9 +35,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
         db = client[settings.database_name]
-        app.state.merchants = Merchants(db, default_fee_bps=settings.default_fee_bps)
-        app.state.tweets = tweets = Tweets(db)
-        await asyncio.to_thread(app.state.merchants.ensure_indexes)
+        locks = KeyedLocks()  # one set for the stores' writers and the outbox relay
+        app.state.merchants = merchants = Merchants(
+            db, default_fee_bps=settings.default_fee_bps, document_locks=locks
+        )
+        app.state.tweets = tweets = Tweets(db, document_locks=locks)
+        await asyncio.to_thread(merchants.ensure_indexes)
         await asyncio.to_thread(tweets.ensure_indexes)
         replica = RulesReplica(
             settings.kafka_bootstrap_servers,
@@ -49,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
             client_id=settings.service_name,
             topic_prefix=settings.topic_prefix,
         )
-        relay = OutboxRelay([tweets.collection], publisher, document_locks=tweets.document_locks)
+        relay = OutboxRelay([tweets.collection, merchants.merchants], publisher, document_locks=locks)
         await asyncio.to_thread(relay.ensure_indexes)
         stop = asyncio.Event()
         background = [asyncio.create_task(replica.run(stop)), asyncio.create_task(relay.run(stop))]

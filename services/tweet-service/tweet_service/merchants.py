@@ -1,9 +1,10 @@
 """Partner merchants and their API keys.
 
-Owns (MongoDB): ``merchants`` {_id: merchant_id, name, stripe_account_id, fee_bps, created_at},
-``api_keys`` {_id: key_id, merchant_id, secret_hash, created_at, revoked_at}. A key is stored
-only as the hash of its secret (buybutton.api_keys) and shown once, when issued; a revoked key
-never authenticates again. Produces no events: merchants' accounts are not published.
+Owns (MongoDB): ``merchants`` {_id: merchant_id, name, stripe_account_id, fee_bps, created_at,
+outbox}, ``api_keys`` {_id: key_id, merchant_id, secret_hash, created_at, revoked_at}. A key is
+stored only as the hash of its secret (buybutton.api_keys) and shown once, when issued; a
+revoked key never authenticates again. Produces, through the outbox in the merchant's document:
+MerchantProfileChanged (the selling terms checkout charges by; never a key).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from buybutton.api_keys import InvalidApiKey, IssuedKey, issue_api_key, parse_api_key, secret_matches
+from buybutton.events import MerchantProfileChanged
+from buybutton.locks import KeyedLocks
+from buybutton.outbox import new_outbox, outbox_entry, with_outbox
+
+PRODUCER = "tweet-service"
 
 
 class MerchantExists(Exception):
@@ -46,11 +52,26 @@ class Merchant:
         )
 
 
+def _terms_of(document: dict[str, Any]) -> MerchantProfileChanged:
+    return MerchantProfileChanged(
+        merchant_id=document["_id"],
+        correlation_id=document["_id"],
+        producer=PRODUCER,
+        name=document["name"],
+        stripe_account_id=document["stripe_account_id"],
+        fee_bps=document["fee_bps"],
+    )
+
+
 class Merchants:
-    def __init__(self, db: Database[dict[str, Any]], *, default_fee_bps: int) -> None:
+    def __init__(
+        self, db: Database[dict[str, Any]], *, default_fee_bps: int, document_locks: KeyedLocks | None = None
+    ) -> None:
+        """``document_locks``: the ones the outbox relay holds too (see buybutton.locks)."""
         self.merchants: Collection[dict[str, Any]] = db["merchants"]
         self.api_keys: Collection[dict[str, Any]] = db["api_keys"]
         self.default_fee_bps = default_fee_bps
+        self.document_locks = document_locks or KeyedLocks()
 
     def ensure_indexes(self) -> None:
         self.api_keys.create_index("merchant_id")
@@ -63,6 +84,7 @@ class Merchants:
             "fee_bps": self.default_fee_bps if fee_bps is None else fee_bps,
             "created_at": datetime.now(UTC),
         }
+        document.update(new_outbox([outbox_entry(_terms_of(document))]))
         try:
             self.merchants.insert_one(document)
         except DuplicateKeyError:
@@ -76,8 +98,14 @@ class Merchants:
         return Merchant.of(document)
 
     def update(self, merchant_id: str, changes: dict[str, Any]) -> Merchant:
-        if changes:
-            self.merchants.update_one({"_id": merchant_id}, {"$set": changes})
+        with self.document_locks.hold((self.merchants.name, merchant_id)):
+            current = self.merchants.find_one({"_id": merchant_id}, {"outbox": 0})
+            if current is None:
+                raise UnknownMerchant(merchant_id)
+            changed = {k: v for k, v in changes.items() if current.get(k) != v}
+            if changed:
+                terms = _terms_of({**current, **changed})
+                self.merchants.update_one({"_id": merchant_id}, with_outbox({"$set": changed}, terms))
         return self.get(merchant_id)
 
     def issue_key(self, merchant_id: str) -> IssuedKey:

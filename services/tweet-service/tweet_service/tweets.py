@@ -52,9 +52,10 @@ def product_of(product: ProductIn, product_id: str) -> Product:
 
 
 class Tweets:
-    def __init__(self, db: Database[dict[str, Any]]) -> None:
+    def __init__(self, db: Database[dict[str, Any]], *, document_locks: KeyedLocks | None = None) -> None:
+        """``document_locks``: the ones the outbox relay holds too (see buybutton.locks)."""
         self.collection: Collection[dict[str, Any]] = db["tweets"]
-        self.document_locks = KeyedLocks()
+        self.document_locks = document_locks or KeyedLocks()
 
     def ensure_indexes(self) -> None:
         self.collection.create_index([("posted_at", DESCENDING), ("_id", DESCENDING)])

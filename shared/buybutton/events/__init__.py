@@ -10,6 +10,7 @@ from buybutton.events.checkout import (
     PaymentRefunded,
 )
 from buybutton.events.envelope import Event
+from buybutton.events.merchants import MerchantProfileChanged
 from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
 from buybutton.events.rollout import RolloutChanged
 from buybutton.events.tweets import (
@@ -27,6 +28,7 @@ __all__ = [
     "BuyerDataErased",
     "BuyerProfileSaved",
     "Event",
+    "MerchantProfileChanged",
     "OrderCancelled",
     "OrderEvent",
     "OrderForwarded",

@@ -14,6 +14,7 @@ from buybutton.events.checkout import (
     PaymentRefunded,
 )
 from buybutton.events.envelope import Event
+from buybutton.events.merchants import MerchantProfileChanged
 from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
 from buybutton.events.rollout import RolloutChanged
 from buybutton.events.tweets import ProductPriceChanged, ProductRestocked, TweetWithProductPosted
@@ -23,6 +24,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TweetWithProductPosted,
     ProductRestocked,
     ProductPriceChanged,
+    MerchantProfileChanged,
     BuyClicked,
     PaymentCaptured,
     PaymentFailed,

@@ -10,6 +10,7 @@ from buybutton.events import (
     BuyerDataErased,
     BuyerProfileSaved,
     Event,
+    MerchantProfileChanged,
     OrderCancelled,
     OrderForwarded,
     OrderFulfilled,
@@ -70,6 +71,14 @@ def sample_events() -> list[Event]:
             product_id="product-raincoat",
             price=Money(amount_minor=3_999, currency="USD"),
             previous_price=PRICE,
+        ),
+        MerchantProfileChanged(
+            merchant_id=MERCHANT,
+            correlation_id=MERCHANT,
+            producer="tweet-service",
+            name="Puddle & Co.",
+            stripe_account_id="acct_1Puddle",
+            fee_bps=500,
         ),
         BuyClicked(
             **order,

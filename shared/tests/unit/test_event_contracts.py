@@ -39,6 +39,7 @@ def test_every_event_named_by_the_design_has_a_model() -> None:
         "TweetWithProductPosted",
         "ProductRestocked",
         "ProductPriceChanged",
+        "MerchantProfileChanged",
         "BuyClicked",
         "PaymentCaptured",
         "OrderForwarded",

@@ -12,6 +12,10 @@ from fastapi.testclient import TestClient
 from tweet_support import AUD, GALOSH, PUDDLE, admin, api_key, bearer, buyer, raincoat
 
 from buybutton.auth import TokenIssuer, generate_signing_key
+from buybutton.events import MerchantProfileChanged
+from buybutton.kafka.codec import decode
+from buybutton.topics import MERCHANTS
+from devstack.testing import read_until
 
 TWEET = "tweet-anything"
 BEARER_ENDPOINTS = [
@@ -89,7 +93,7 @@ def test_merchant_endpoints_refuse_missing_unknown_or_revoked_keys_and_other_mer
     assert dead.status_code == 401, dead.text
 
 
-def test_merchant_account_has_fee_and_stripe_account_and_keys_are_stored_hashed(
+async def test_merchant_account_has_fee_and_stripe_account_and_keys_are_stored_hashed(
     client: TestClient, issuer: TokenIssuer, puddle_key: str, mongo_client: Any, tweet_settings: Any
 ) -> None:
     profile = client.get(f"/v1/merchants/{PUDDLE}", headers=api_key(puddle_key))
@@ -104,6 +108,16 @@ def test_merchant_account_has_fee_and_stripe_account_and_keys_are_stored_hashed(
     listed = client.get(f"/v1/merchants/{PUDDLE}/api-keys", headers=admin(issuer)).json()
     assert [k["revoked_at"] for k in listed] == [None]
     assert secret not in str(listed)
+    # checkout learns the selling terms from the compacted merchants topic, never a key
+    records = await read_until(
+        tweet_settings.kafka_bootstrap_servers,
+        MERCHANTS.named(tweet_settings.topic_prefix),
+        lambda r: len(r) >= 2,
+    )
+    terms = [decode(r.value, r.headers) for r in records]
+    assert all(isinstance(t, MerchantProfileChanged) and t.merchant_id == PUDDLE for t in terms)
+    assert [t.fee_bps for t in terms if isinstance(t, MerchantProfileChanged)] == [500, 250]
+    assert all(secret not in r.value.decode() and "bbk_" not in r.value.decode() for r in records)
 
 
 def test_registering_twice_or_with_bad_fields_is_refused(client: TestClient, issuer: TokenIssuer) -> None:
