@@ -8,6 +8,7 @@ Admins (admin token, scope merchants:write):
     DELETE /v1/merchants/{merchant_id}/api-keys/{key_id}   revoke                 204 | 404
 Merchants (their own API key):
     GET    /v1/merchants/{merchant_id}                 own profile (fee, Stripe account)
+Every admin action is logged with the admin who took it (key ids only: a key is never logged).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel
 
@@ -23,6 +25,7 @@ from tweet_service.inputs import MerchantChange, MerchantIn
 from tweet_service.merchants import Merchant, MerchantExists, Merchants, UnknownMerchant
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
+log = structlog.get_logger(__name__)
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 
 
@@ -55,7 +58,7 @@ def _known(request: Request, merchant_id: str) -> Merchant:
 
 
 @router.post("", status_code=201, summary="Register a merchant; admin")
-def register_merchant(merchant: MerchantIn, _: Admin, request: Request) -> MerchantView:
+def register_merchant(merchant: MerchantIn, admin: Admin, request: Request) -> MerchantView:
     try:
         created = merchants(request).create(
             merchant.merchant_id,
@@ -65,6 +68,7 @@ def register_merchant(merchant: MerchantIn, _: Admin, request: Request) -> Merch
         )
     except MerchantExists:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="a merchant with this id exists") from None
+    log.info("merchant registered", merchant_id=created.merchant_id, fee_bps=created.fee_bps, by=admin.label)
     return _view(created)
 
 
@@ -82,9 +86,10 @@ def own_profile(merchant_id: ActingMerchant, request: Request) -> MerchantView:
 
 
 @router.post("/{merchant_id}/api-keys", status_code=201, summary="Issue an API key (shown once); admin")
-def issue_key(merchant_id: MerchantId, _: Admin, request: Request) -> IssuedKeyView:
+def issue_key(merchant_id: MerchantId, admin: Admin, request: Request) -> IssuedKeyView:
     _known(request, merchant_id)
     issued = merchants(request).issue_key(merchant_id)
+    log.info("api key issued", merchant_id=merchant_id, key_id=issued.key_id, by=admin.label)
     return IssuedKeyView(key_id=issued.key_id, api_key=issued.api_key)
 
 
@@ -95,7 +100,8 @@ def list_keys(merchant_id: MerchantId, _: Admin, request: Request) -> list[dict[
 
 
 @router.delete("/{merchant_id}/api-keys/{key_id}", status_code=204, summary="Revoke an API key; admin")
-def revoke_key(merchant_id: MerchantId, key_id: KeyId, _: Admin, request: Request) -> Response:
+def revoke_key(merchant_id: MerchantId, key_id: KeyId, admin: Admin, request: Request) -> Response:
     if not merchants(request).revoke_key(merchant_id, key_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such key of this merchant")
+    log.info("api key revoked", merchant_id=merchant_id, key_id=key_id, by=admin.label)
     return Response(status_code=204)

@@ -94,7 +94,13 @@ def test_merchant_endpoints_refuse_missing_unknown_or_revoked_keys_and_other_mer
 
 
 async def test_merchant_account_has_fee_and_stripe_account_and_keys_are_stored_hashed(
-    client: TestClient, issuer: TokenIssuer, puddle_key: str, mongo_client: Any, tweet_settings: Any
+    client: TestClient,
+    issuer: TokenIssuer,
+    puddle_key: str,
+    mongo_client: Any,
+    tweet_settings: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     profile = client.get(f"/v1/merchants/{PUDDLE}", headers=api_key(puddle_key))
     assert profile.status_code == 200, profile.text
@@ -118,6 +124,10 @@ async def test_merchant_account_has_fee_and_stripe_account_and_keys_are_stored_h
     assert all(isinstance(t, MerchantProfileChanged) and t.merchant_id == PUDDLE for t in terms)
     assert [t.fee_bps for t in terms if isinstance(t, MerchantProfileChanged)] == [500, 250]
     assert all(secret not in r.value.decode() and "bbk_" not in r.value.decode() for r in records)
+    second = client.post(f"/v1/merchants/{PUDDLE}/api-keys", headers=admin(issuer)).json()
+    logged = "".join(capfd.readouterr()) + caplog.text
+    assert second["key_id"] in logged, "the issuance is logged with the key id"
+    assert second["api_key"].split(".", 1)[1] not in logged and secret not in logged
 
 
 def test_registering_twice_or_with_bad_fields_is_refused(client: TestClient, issuer: TokenIssuer) -> None:
