@@ -16,13 +16,14 @@ BASIS_POINTS_PER_UNIT = 10_000
 
 
 @cache
-def _known_currencies() -> frozenset[str]:
+def known_currencies() -> frozenset[str]:
+    """Every ISO 4217 code that Babel's CLDR data knows."""
     return frozenset(list_currencies())
 
 
 def check_currency(code: str) -> str:
     """Accept an upper-case ISO 4217 code that Babel's CLDR data knows; refuse anything else."""
-    if code not in _known_currencies():
+    if code not in known_currencies():
         raise ValueError(f"unknown currency {code!r}: expected an ISO 4217 code such as 'USD'")
     return code
 

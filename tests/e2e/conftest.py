@@ -34,6 +34,7 @@ def platform(
         "LOG_LEVEL": "WARNING",
         "ROLLOUT_MONGODB_DATABASE": f"{database}_rollout",
         "ROLLOUT_CONSUMER_GROUP": f"{unique_name}-rollout-service",
+        "ROLLOUT_COMMAND_TIMEOUT_S": "5",
         "TWEET_MONGODB_DATABASE": f"{database}_tweet",
     }
     try:

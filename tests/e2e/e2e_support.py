@@ -3,7 +3,7 @@ identity provider that signs the callers' tokens."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ class Platform:
     issuer: TokenIssuer
     tweets: httpx.Client
     rollout: httpx.Client
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def bearer(self, kind: TokenKind, subject: str, audience: str, **claims: Any) -> dict[str, str]:
         token = self.issuer.mint(kind, subject, audience=audience, **claims)

@@ -10,14 +10,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AnyHttpUrl, Field, UrlConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    Field,
+    JsonValue,
+    UrlConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.config import JsonDict
 
 from buybutton.events.envelope import Identifier
 from buybutton.inputs import StrictInput
-from buybutton.money import BasisPoints, CurrencyCode, Money
+from buybutton.money import BasisPoints, CurrencyCode, Money, known_currencies
 
 TWEET_MAX_CHARS = 280
-HttpsUrl = Annotated[AnyHttpUrl, UrlConstraints(allowed_schemes=["https"], max_length=2_000)]
+HttpsUrl = Annotated[
+    AnyHttpUrl,
+    UrlConstraints(allowed_schemes=["https"], max_length=2_000),
+    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https://[^/?#]+", "maxLength": 2_000}),
+]
 StripeAccountId = Annotated[str, Field(pattern=r"^acct_[A-Za-z0-9]{1,64}$")]
 AttributeName = Annotated[str, Field(min_length=1, max_length=40)]
 AttributeValue = Annotated[str, Field(min_length=1, max_length=80)]
@@ -27,6 +40,12 @@ def _tweet_text(text: str) -> str:
     if any((ord(c) < 32 and c != "\n") or ord(c) == 127 for c in text):
         raise ValueError("tweet text must not contain control characters")
     return text
+
+
+def _currency_enum(schema: JsonDict) -> None:
+    """The OpenAPI document lists the accepted codes, so clients (and fuzzers) can know them."""
+    codes: list[JsonValue] = [*sorted(known_currencies())]
+    schema["enum"] = codes
 
 
 class MerchantIn(StrictInput):
@@ -44,7 +63,7 @@ class MerchantChange(StrictInput):
 
 class PriceIn(StrictInput):
     amount_minor: int = Field(ge=1, le=100_000_000, description="integer minor units, e.g. cents")
-    currency: CurrencyCode
+    currency: CurrencyCode = Field(json_schema_extra=_currency_enum)
 
     def money(self) -> Money:
         return Money(amount_minor=self.amount_minor, currency=self.currency)
