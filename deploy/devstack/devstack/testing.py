@@ -7,8 +7,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+
+from buybutton.kafka.partitions import partition_ids
 
 Records = list[ConsumerRecord[bytes, bytes]]
 
@@ -35,6 +37,27 @@ async def read_until(
                 )
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def read_all(bootstrap: str, topic: str, *, timeout_s: float = 30.0) -> Records:
+    """Every record on ``topic`` now: from the beginning up to the end offsets at the call."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    records: Records = []
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partition_ids(consumer, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout_s
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: not read to its end in {timeout_s} s")
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
                 records.extend(batch)
     finally:
         await consumer.stop()
