@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
+from rollout_support import AUDIENCE, Mint
 
 from buybutton.auth import TokenIssuer
 from buybutton.kafka.provision import provision, registry_specs
 from devstack.endpoints import Endpoints
 from rollout_service.app import create_app
 from rollout_service.config import Settings
-
-AUDIENCE = "rollout-service"
-Mint = Callable[..., dict[str, str]]
 
 
 @pytest.fixture(scope="session")
