@@ -10,7 +10,7 @@ MerchantProfileChanged (the selling terms checkout charges by; never a key).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.collection import Collection
@@ -21,6 +21,7 @@ from buybutton.api_keys import InvalidApiKey, IssuedKey, issue_api_key, parse_ap
 from buybutton.events import MerchantProfileChanged
 from buybutton.locks import KeyedLocks
 from buybutton.outbox import new_outbox, outbox_entry, with_outbox
+from tweet_service.clock import stored_now
 
 PRODUCER = "tweet-service"
 
@@ -82,7 +83,7 @@ class Merchants:
             "name": name,
             "stripe_account_id": stripe_account_id,
             "fee_bps": self.default_fee_bps if fee_bps is None else fee_bps,
-            "created_at": datetime.now(UTC),
+            "created_at": stored_now(),
         }
         document.update(new_outbox([outbox_entry(_terms_of(document))]))
         try:
@@ -116,7 +117,7 @@ class Merchants:
                 "_id": issued.key_id,
                 "merchant_id": merchant_id,
                 "secret_hash": issued.secret_hash,
-                "created_at": datetime.now(UTC),
+                "created_at": stored_now(),
                 "revoked_at": None,
             }
         )
@@ -126,7 +127,7 @@ class Merchants:
         """True when this merchant had the key (revoking twice is not an error)."""
         result = self.api_keys.update_one(
             {"_id": key_id, "merchant_id": merchant_id, "revoked_at": None},
-            {"$set": {"revoked_at": datetime.now(UTC)}},
+            {"$set": {"revoked_at": stored_now()}},
         )
         return (
             result.matched_count == 1

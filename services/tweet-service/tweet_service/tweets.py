@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING
@@ -23,6 +23,7 @@ from buybutton.events import Event, Product, ProductPriceChanged, ProductRestock
 from buybutton.locks import KeyedLocks
 from buybutton.money import Money
 from buybutton.outbox import new_outbox, outbox_entry, with_outbox
+from tweet_service.clock import stored_now
 from tweet_service.inputs import ProductIn, TweetIn
 
 PRODUCER = "tweet-service"
@@ -83,7 +84,7 @@ class Tweets:
             "_id": tweet_id,
             "merchant_id": merchant_id,
             "text": tweet.text,
-            "posted_at": datetime.now(UTC),
+            "posted_at": stored_now(),
             "product": product.model_dump(mode="json") if product else None,
             "version": 1,
             **new_outbox([outbox_entry(e) for e in events]),

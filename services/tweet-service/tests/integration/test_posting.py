@@ -200,22 +200,22 @@ def test_related_products_must_be_the_merchants_own(client: TestClient, puddle_k
 
 def test_own_tweets_page_newest_first_without_repeats(client: TestClient, puddle_key: str) -> None:
     headers = api_key(puddle_key)
-    posted = [
-        client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, json={"text": f"drizzle {n}"}).json()[
-            "tweet_id"
-        ]
+    answers = [
+        client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, json={"text": f"drizzle {n}"}).json()
         for n in range(5)
     ]
-    seen: list[str] = []
+    seen: list[dict[str, Any]] = []
     cursor = None
     for _ in range(4):
         params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = client.get(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, params=params).json()
-        seen += [t["tweet_id"] for t in page["tweets"]]
+        seen += page["tweets"]
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == list(reversed(posted))
+    assert [t["tweet_id"] for t in seen] == [a["tweet_id"] for a in reversed(answers)]
+    # what the post answered is what every later read shows, to the millisecond MongoDB keeps
+    assert [t["posted_at"] for t in seen] == [a["posted_at"] for a in reversed(answers)]
     bad = client.get(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["query", "cursor"]
