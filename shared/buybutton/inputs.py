@@ -1,6 +1,6 @@
 """Base model for anything a caller sends: unknown fields are refused, and card data is refused
-wherever it hides (any string holding a Luhn-valid 13-19 digit number, or any field named like a
-card number or security code), with a message that never repeats the value."""
+wherever it hides (any string or mapping key holding a Luhn-valid 13-19 digit number, or any
+field named like a card number or security code), with a message that never repeats the value."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def find_card_data(value: Any, path: str = "") -> str | None:
         return find_card_data(str(value), path)
     if isinstance(value, Mapping):
         for key, item in value.items():
+            # a key that holds card data is itself refused, and never repeated in the location
+            if looks_like_card_number(str(key)):
+                return f"{path}.<a key>" if path else "<a key>"
             where = f"{path}.{key}" if path else str(key)
             if CARD_FIELD_NAME.match(str(key)):
                 return where

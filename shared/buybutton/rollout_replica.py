@@ -2,9 +2,11 @@
 
 Reads ``rollout.rules.v1`` from the beginning with no consumer group (every instance keeps the
 whole, small, topic), keeps the newest RolloutChanged per rule name, and sets ``caught_up``
-once it has read up to the end offsets it found at start. Until then, and for an unknown rule,
-``rules()`` answers None and the gate fails closed. An unreadable record is logged and skipped:
-the replica only reads, and the topic's owner is responsible for what it writes.
+once it has read up to the end offsets it found at start. Until then (a partial replay could
+miss a later kill switch), and for an unknown rule, ``rules()`` answers None and the gate fails
+closed. A failed read is logged and tried again; the rules in force stay as they were. An
+unreadable record is logged and skipped: the replica only reads, and the topic's owner is
+responsible for what it writes.
 
 ``event()`` gives the RolloutChanged in force itself (its version, who changed it), and every
 callable in ``listeners`` is called with each RolloutChanged as it is applied.
@@ -13,6 +15,7 @@ callable in ``listeners`` is called with each RolloutChanged as it is applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import structlog
@@ -41,11 +44,11 @@ class RulesReplica:
         self._ends: dict[TopicPartition, int] = {}
 
     def rules(self, rule_name: str) -> GateRules | None:
-        return self._rules.get(rule_name)
+        return self._rules.get(rule_name) if self.caught_up.is_set() else None
 
     def event(self, rule_name: str) -> RolloutChanged | None:
-        """The RolloutChanged in force for this rule, or None."""
-        return self._events.get(rule_name)
+        """The RolloutChanged in force for this rule, or None (also until caught up)."""
+        return self._events.get(rule_name) if self.caught_up.is_set() else None
 
     async def start(self) -> None:
         await self.consumer.start()
@@ -58,13 +61,18 @@ class RulesReplica:
     async def stop(self) -> None:
         await self.consumer.stop()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, *, retry_after_s: float = 1.0) -> None:
         while not stop.is_set():
-            batches = await self.consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                for record in records:
-                    self._apply(record.value, record.headers)
-            await self._check_caught_up()
+            try:
+                batches = await self.consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for record in records:
+                        self._apply(record.value, record.headers)
+                await self._check_caught_up()
+            except Exception as error:
+                log.warning("rollout replica could not read; will retry", error_class=type(error).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), retry_after_s)
 
     def _apply(self, value: bytes | None, headers: list[tuple[str, bytes]] | None) -> None:
         try:
@@ -77,7 +85,10 @@ class RulesReplica:
             self._events[event.rule_name] = event
             self.applied += 1
             for listener in self.listeners:
-                listener(event)
+                try:
+                    listener(event)
+                except Exception as error:  # one listener's bug must not stop the replica
+                    log.error("rollout listener failed", error_class=type(error).__name__)
 
     async def _check_caught_up(self) -> None:
         if self.caught_up.is_set():

@@ -2,7 +2,7 @@
 
 Admins (admin token, scope merchants:write):
     POST   /v1/merchants                               register a merchant        201 | 409
-    PATCH  /v1/merchants/{merchant_id}                 change name, Stripe account, fee
+    PATCH  /v1/merchants/{merchant_id}                 change name, Stripe account, fee  200 | 409
     POST   /v1/merchants/{merchant_id}/api-keys        issue a key, shown once     201
     GET    /v1/merchants/{merchant_id}/api-keys        list keys (never secrets)
     DELETE /v1/merchants/{merchant_id}/api-keys/{key_id}   revoke                 204 | 404
@@ -22,7 +22,13 @@ from pydantic import BaseModel
 
 from tweet_service.callers import ActingMerchant, Admin, MerchantId
 from tweet_service.inputs import MerchantChange, MerchantIn
-from tweet_service.merchants import Merchant, MerchantExists, Merchants, UnknownMerchant
+from tweet_service.merchants import (
+    Merchant,
+    MerchantChangedMeanwhile,
+    MerchantExists,
+    Merchants,
+    UnknownMerchant,
+)
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 log = structlog.get_logger(__name__)
@@ -74,10 +80,23 @@ def register_merchant(merchant: MerchantIn, admin: Admin, request: Request) -> M
 
 @router.patch("/{merchant_id}", summary="Change a merchant's account; admin")
 def change_merchant(
-    merchant_id: MerchantId, change: MerchantChange, _: Admin, request: Request
+    merchant_id: MerchantId, change: MerchantChange, admin: Admin, request: Request
 ) -> MerchantView:
-    _known(request, merchant_id)
-    return _view(merchants(request).update(merchant_id, change.model_dump(exclude_none=True)))
+    before = _known(request, merchant_id)
+    try:
+        after = merchants(request).update(merchant_id, change.model_dump(exclude_none=True))
+    except MerchantChangedMeanwhile:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail="the merchant kept changing; try again"
+        ) from None
+    log.info(
+        "merchant changed",
+        merchant_id=merchant_id,
+        fee_bps=[before.fee_bps, after.fee_bps],
+        stripe_account_id=[before.stripe_account_id, after.stripe_account_id],
+        by=admin.label,
+    )
+    return _view(after)
 
 
 @router.get("/{merchant_id}", summary="Own profile; the merchant itself")
@@ -86,10 +105,11 @@ def own_profile(merchant_id: ActingMerchant, request: Request) -> MerchantView:
 
 
 @router.post("/{merchant_id}/api-keys", status_code=201, summary="Issue an API key (shown once); admin")
-def issue_key(merchant_id: MerchantId, admin: Admin, request: Request) -> IssuedKeyView:
+def issue_key(merchant_id: MerchantId, admin: Admin, request: Request, response: Response) -> IssuedKeyView:
     _known(request, merchant_id)
     issued = merchants(request).issue_key(merchant_id)
     log.info("api key issued", merchant_id=merchant_id, key_id=issued.key_id, by=admin.label)
+    response.headers["Cache-Control"] = "no-store"  # the only time the key exists: keep it out of caches
     return IssuedKeyView(key_id=issued.key_id, api_key=issued.api_key)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
@@ -33,7 +33,8 @@ def parse_cursor(cursor: Annotated[str | None, Query(max_length=400)] = None) ->
         moment = datetime.fromisoformat(posted_at)
         if moment.tzinfo is None or not isinstance(tweet_id, str):
             raise ValueError("incomplete cursor")
-    except (ValueError, TypeError, binascii.Error):
+        moment = moment.astimezone(UTC)  # as stored; a time beyond the calendar's range overflows
+    except (ValueError, TypeError, OverflowError, binascii.Error):
         raise RequestValidationError(
             [{"loc": ("query", "cursor"), "msg": "not a cursor this API gave out", "type": "value_error"}]
         ) from None

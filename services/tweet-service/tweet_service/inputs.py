@@ -32,7 +32,10 @@ HttpsUrl = Annotated[
     WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https://[^/?#]+", "maxLength": 2_000}),
 ]
 StripeAccountId = Annotated[str, Field(pattern=r"^acct_[A-Za-z0-9]{1,64}$")]
-AttributeName = Annotated[str, Field(min_length=1, max_length=40)]
+# stored as a document key: no control characters, no '.' and no leading '$' (MongoDB's operators)
+AttributeName = Annotated[
+    str, Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f$.][^\x00-\x1f\x7f.]*$")
+]
 AttributeValue = Annotated[str, Field(min_length=1, max_length=80)]
 
 

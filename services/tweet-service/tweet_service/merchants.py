@@ -1,7 +1,7 @@
 """Partner merchants and their API keys.
 
 Owns (MongoDB): ``merchants`` {_id: merchant_id, name, stripe_account_id, fee_bps, created_at,
-outbox}, ``api_keys`` {_id: key_id, merchant_id, secret_hash, created_at, revoked_at}. A key is
+version, outbox}, ``api_keys`` {_id: key_id, merchant_id, secret_hash, created_at, revoked_at}. A key is
 stored only as the hash of its secret (buybutton.api_keys) and shown once, when issued; a
 revoked key never authenticates again. Produces, through the outbox in the merchant's document:
 MerchantProfileChanged (the selling terms checkout charges by; never a key).
@@ -32,6 +32,10 @@ class MerchantExists(Exception):
 
 class UnknownMerchant(LookupError):
     """No merchant with this id."""
+
+
+class MerchantChangedMeanwhile(Exception):
+    """The merchant kept changing under this update; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class Merchants:
             "stripe_account_id": stripe_account_id,
             "fee_bps": self.default_fee_bps if fee_bps is None else fee_bps,
             "created_at": stored_now(),
+            "version": 1,
         }
         document.update(new_outbox([outbox_entry(_terms_of(document))]))
         try:
@@ -98,16 +103,25 @@ class Merchants:
             raise UnknownMerchant(merchant_id)
         return Merchant.of(document)
 
-    def update(self, merchant_id: str, changes: dict[str, Any]) -> Merchant:
+    def update(self, merchant_id: str, changes: dict[str, Any], attempts: int = 5) -> Merchant:
+        """Apply ``changes``, published as the merchant's new terms. Written only if nobody
+        changed the merchant since it was read (else read again), so that the last terms on the
+        topic are always the terms stored, whichever instance wrote them."""
         with self.document_locks.hold((self.merchants.name, merchant_id)):
-            current = self.merchants.find_one({"_id": merchant_id}, {"outbox": 0})
-            if current is None:
-                raise UnknownMerchant(merchant_id)
-            changed = {k: v for k, v in changes.items() if current.get(k) != v}
-            if changed:
-                terms = _terms_of({**current, **changed})
-                self.merchants.update_one({"_id": merchant_id}, with_outbox({"$set": changed}, terms))
-        return self.get(merchant_id)
+            for _ in range(attempts):
+                current = self.merchants.find_one({"_id": merchant_id}, {"outbox": 0})
+                if current is None:
+                    raise UnknownMerchant(merchant_id)
+                changed = {k: v for k, v in changes.items() if current.get(k) != v}
+                if not changed:
+                    return Merchant.of(current)
+                version = current["version"]
+                update = with_outbox(
+                    {"$set": {**changed, "version": version + 1}}, _terms_of({**current, **changed})
+                )
+                if self.merchants.update_one({"_id": merchant_id, "version": version}, update).matched_count:
+                    return self.get(merchant_id)
+        raise MerchantChangedMeanwhile(merchant_id)
 
     def issue_key(self, merchant_id: str) -> IssuedKey:
         self.get(merchant_id)

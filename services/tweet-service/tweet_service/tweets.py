@@ -114,8 +114,10 @@ class Tweets:
         return self._change_product(merchant_id, tweet_id, change)
 
     def change_price(self, merchant_id: str, tweet_id: str, price: Money) -> dict[str, Any]:
-        def change(product: dict[str, Any]) -> tuple[dict[str, Any], Event]:
+        def change(product: dict[str, Any]) -> tuple[dict[str, Any], Event] | None:
             previous = Money.model_validate(product["price"])
+            if previous == price:
+                return None  # nothing changes, so nothing is published
             if previous.currency != price.currency:
                 raise TweetProblem(
                     f"the price stays in {previous.currency}; post a new tweet to sell in another"
@@ -137,11 +139,11 @@ class Tweets:
         self,
         merchant_id: str,
         tweet_id: str,
-        change: Callable[[dict[str, Any]], tuple[dict[str, Any], Event]],
+        change: Callable[[dict[str, Any]], tuple[dict[str, Any], Event] | None],
         attempts: int = 5,
     ) -> dict[str, Any]:
-        """Apply ``change`` to the tweet's product as read, written only if nobody changed the
-        tweet meanwhile (else read again, up to ``attempts`` times)."""
+        """Apply ``change`` to the tweet's product as read (None: nothing to change), written only
+        if nobody changed the tweet meanwhile (else read again, up to ``attempts`` times)."""
         with self.document_locks.hold((self.collection.name, tweet_id)):
             for _ in range(attempts):
                 current = self.collection.find_one(
@@ -151,7 +153,10 @@ class Tweets:
                     raise UnknownTweet("no such tweet of this merchant")
                 if current["product"] is None:
                     raise TweetProblem("this tweet sells no product")
-                fields, event = change(current["product"])
+                outcome = change(current["product"])
+                if outcome is None:
+                    return current
+                fields, event = outcome
                 version = current["version"]
                 update = with_outbox({"$set": {**fields, "version": version + 1}}, event)
                 if self.collection.update_one({"_id": tweet_id, "version": version}, update).matched_count:

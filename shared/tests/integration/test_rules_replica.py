@@ -7,6 +7,7 @@ import asyncio
 
 from buybutton.events import RolloutChanged
 from buybutton.events.examples import sample_events
+from buybutton.kafka.codec import encode
 from buybutton.kafka.producer import EventPublisher
 from buybutton.rollout_replica import RulesReplica
 from devstack.testing import wait_for
@@ -46,3 +47,26 @@ async def test_replica_catches_up_then_follows_changes(kafka_bootstrap: str, reg
             await follow
         await replica.stop()
         await publisher.stop()
+
+
+async def test_rules_stay_unknown_until_caught_up_and_a_failing_listener_stops_nothing(
+    kafka_bootstrap: str,
+) -> None:
+    """A partial replay could miss a later kill switch: until the replica has read to the end it
+    found at start, the gate fails closed. A listener that raises is logged, not fatal."""
+    rule = next(e for e in sample_events() if isinstance(e, RolloutChanged))
+    replica = RulesReplica(kafka_bootstrap, client_id="tweet-service-test")
+    heard: list[str] = []
+
+    def broken(_: RolloutChanged) -> None:
+        raise RuntimeError("a listener's bug")
+
+    replica.listeners += [broken, lambda event: heard.append(event.event_id)]
+    record = encode(rule)
+    replica._apply(record.value, record.headers)
+    assert replica.rules("buy-button") is None and replica.event("buy-button") is None
+    assert heard == [rule.event_id], "the listener after the broken one still heard the change"
+    replica.caught_up.set()
+    current = replica.rules("buy-button")
+    assert current is not None and current.percentage_bps == rule.percentage_bps
+    assert replica.event("buy-button") == rule

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tweet_support import GALOSH, PUDDLE, api_key, buyer, publish_rules, raincoat, rules
+from tweet_support import GALOSH, PUDDLE, api_key, buyer, publish_rules, raincoat, register, rules
 
 from buybutton.auth import TokenIssuer
 from buybutton.rollout import GateRules
 from devstack.testing import wait_for
+from tweet_service.app import create_app
 from tweet_service.config import Settings
 
 
@@ -95,3 +96,29 @@ async def test_kill_switch_and_removal_from_the_allow_list_hide_every_button(
     await wait_for(lambda: not button(client, issuer, coat, "buyer-ada", "US"), timeout_s=10, what="delisted")
     refused = client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=api_key(puddle_key), json=raincoat())
     assert refused.status_code == 403
+
+
+async def test_without_known_rules_no_button_shows_and_no_product_may_be_posted(
+    tweet_settings: Settings, issuer: TokenIssuer, mongo_client: Any
+) -> None:
+    """Fail closed: an empty rules topic means no seller is allow-listed and no button shows;
+    once rules arrive, the same service picks them up."""
+    with TestClient(create_app(tweet_settings)) as client:
+        key = register(client, issuer, PUDDLE)
+        refused = client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=api_key(key), json=raincoat())
+        assert refused.status_code == 403
+        post(client, key, PUDDLE, {"text": "Raincoats soon."})
+        assert [
+            t["buy_button"] for t in client.get("/v1/timeline", headers=buyer(issuer)).json()["tweets"]
+        ] == [False]
+        await publish_rules(tweet_settings.kafka_bootstrap_servers, tweet_settings.topic_prefix, rules())
+        coat: list[str] = []
+
+        def posted_once_allowed() -> bool:
+            response = client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=api_key(key), json=raincoat())
+            coat.extend([response.json()["tweet_id"]] if response.status_code == 201 else [])
+            return bool(coat)
+
+        await wait_for(posted_once_allowed, timeout_s=10, what="rules picked up")
+        assert button(client, issuer, coat[0], "buyer-ada", "US")
+    mongo_client.drop_database(tweet_settings.database_name)

@@ -3,6 +3,8 @@ and pagination cursors that round-trip and refuse anything the API did not give 
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -39,6 +41,10 @@ def test_cursors_round_trip_and_strangers_are_refused() -> None:
     cursor = encode_cursor({"posted_at": posted_at, "_id": "tweet-raincoat"})
     assert parse_cursor(cursor) == (posted_at, "tweet-raincoat")
     assert parse_cursor(None) is None
-    for stranger in ("not-a-cursor", "W10", encode_cursor({"posted_at": datetime(2014, 9, 8), "_id": "t"})):
+    beyond_the_calendar = base64.urlsafe_b64encode(
+        json.dumps(["9999-12-31T23:59:59-23:59", "t"]).encode()
+    ).decode()
+    naive = encode_cursor({"posted_at": datetime(2014, 9, 8), "_id": "t"})
+    for stranger in ("not-a-cursor", "W10", naive, beyond_the_calendar):
         with pytest.raises(RequestValidationError):
             parse_cursor(stranger)

@@ -1,0 +1,32 @@
+"""Card data is refused wherever it hides in a request body: in a value, a nested value, a
+field named like a card field, or a mapping key; the location given never repeats the number."""
+
+from __future__ import annotations
+
+import pytest
+
+from buybutton.inputs import find_card_data
+
+CARD = "4242424242424242"
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"note": f"pay with {CARD}"}, "note"),
+        ({"product": {"variants": [{"sku": "a", "colour": CARD}]}}, "product.variants[0].colour"),
+        ({"product": {"attributes": {CARD: "blue"}}}, "product.attributes.<a key>"),
+        ({CARD: {CARD: CARD}}, "<a key>"),
+        ({"cvc": "123"}, "cvc"),
+        ({"amount": int(CARD)}, "amount"),
+    ],
+)
+def test_card_data_is_found_and_its_location_never_repeats_it(body: object, where: str) -> None:
+    found = find_card_data(body)
+    assert found == where
+    assert CARD not in found
+
+
+@pytest.mark.parametrize("body", [{"size": "M"}, {"phone_model": "4242"}, {"sku": "raincoat-m"}, ["12345"]])
+def test_ordinary_data_passes(body: object) -> None:
+    assert find_card_data(body) is None
