@@ -1,14 +1,16 @@
-"""What buyers are shown: a tweet with its product card and whether the Buy button is on it.
+"""What buyers and merchants are shown: a tweet with its product card, and for buyers whether
+the Buy button is on it.
 
 The card carries photo, description, price, variants with their sold-out state and the related
-products (title, price, first photo, the tweet that sells each). ``buy_button`` is the rollout
-gate's decision for this buyer, this seller, now; a tweet without a product never has one.
+products (title, price, first photo, the tweet that sells each). Only the merchant sees its
+stock counts. ``buy_button`` is the rollout gate's decision for this buyer, this seller, now; a
+tweet without a product never has one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -18,8 +20,16 @@ from buybutton.money import Money
 class VariantView(BaseModel):
     variant_id: str
     attributes: dict[str, str]
-    stock: int
     sold_out: bool
+
+
+class StockedVariant(VariantView):
+    """A variant as its merchant sees it: with the units the merchant has supplied."""
+
+    stock: int
+
+
+VariantT = TypeVar("VariantT", bound=VariantView)
 
 
 class RelatedProduct(BaseModel):
@@ -30,31 +40,35 @@ class RelatedProduct(BaseModel):
     image_url: str
 
 
-class ProductCard(BaseModel):
+class ProductCard(BaseModel, Generic[VariantT]):
     product_id: str
     title: str
     description: str
     price: Money
     image_urls: list[str]
     kind: str
-    variants: list[VariantView]
+    variants: list[VariantT]
     sold_out: bool
     related_products: list[RelatedProduct]
 
 
-class TweetBody(BaseModel):
-    """A tweet as its merchant sees it."""
-
+class TweetBase(BaseModel):
     tweet_id: str
     merchant_id: str
     text: str
     posted_at: datetime
-    product: ProductCard | None
 
 
-class TweetView(TweetBody):
+class TweetBody(TweetBase):
+    """A tweet as its merchant sees it."""
+
+    product: ProductCard[StockedVariant] | None
+
+
+class TweetView(TweetBase):
     """A tweet as a buyer sees it."""
 
+    product: ProductCard[VariantView] | None
     buy_button: bool
 
 
@@ -86,32 +100,36 @@ def related_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> l
     return shown
 
 
-def card_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> ProductCard:
-    variants = [VariantView(**v, sold_out=v["stock"] == 0) for v in product["variants"]]
-    return ProductCard(
-        product_id=product["product_id"],
-        title=product["title"],
-        description=product["description"],
-        price=product["price"],
-        image_urls=product["image_urls"],
-        kind=product["kind"],
-        variants=variants,
-        sold_out=all(v.sold_out for v in variants),
-        related_products=related_of(product, sellers),
-    )
+def card_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The card as its fields; each view keeps what its reader may see (buyers: no stock)."""
+    variants = [{**v, "sold_out": v["stock"] == 0} for v in product["variants"]]
+    return {
+        **{k: product[k] for k in ("product_id", "title", "description", "price", "image_urls", "kind")},
+        "variants": variants,
+        "sold_out": all(v["sold_out"] for v in variants),
+        "related_products": related_of(product, sellers),
+    }
+
+
+def _base(tweet: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tweet_id": tweet["_id"],
+        "merchant_id": tweet["merchant_id"],
+        "text": tweet["text"],
+        "posted_at": tweet["posted_at"],
+    }
 
 
 def tweet_body(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> TweetBody:
     product = tweet["product"]
-    return TweetBody(
-        tweet_id=tweet["_id"],
-        merchant_id=tweet["merchant_id"],
-        text=tweet["text"],
-        posted_at=tweet["posted_at"],
-        product=card_of(product, sellers) if product else None,
+    return TweetBody.model_validate(
+        {**_base(tweet), "product": card_of(product, sellers) if product else None}
     )
 
 
 def tweet_view(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]], *, buy_button: bool) -> TweetView:
-    body = tweet_body(tweet, sellers)
-    return TweetView(**body.__dict__, buy_button=buy_button and body.product is not None)
+    product = tweet["product"]
+    card = card_of(product, sellers) if product else None
+    return TweetView.model_validate(
+        {**_base(tweet), "product": card, "buy_button": buy_button and card is not None}
+    )

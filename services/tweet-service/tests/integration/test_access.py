@@ -127,6 +127,7 @@ async def test_merchant_account_has_fee_and_stripe_account_and_keys_are_stored_h
     second = client.post(f"/v1/merchants/{PUDDLE}/api-keys", headers=admin(issuer)).json()
     logged = "".join(capfd.readouterr()) + caplog.text
     assert second["key_id"] in logged, "the issuance is logged with the key id"
+    assert "merchant changed" in logged and "admin:admin-grace" in logged, "changes name the admin"
     assert second["api_key"].split(".", 1)[1] not in logged and secret not in logged
 
 

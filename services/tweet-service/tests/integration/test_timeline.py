@@ -52,6 +52,7 @@ def test_timeline_shows_cards_and_buttons_newest_first_in_pages(
         ("raincoat-l", True),
     ]
     assert card["sold_out"] is False
+    assert all("stock" not in v for v in card["variants"]), "only the merchant sees its stock counts"
     assert second["next_cursor"] is None
     assert client.get("/v1/tweets/tweet-missing", headers=buyer(issuer)).status_code == 404
 
