@@ -4,6 +4,7 @@ allow-listed sellers; restocks and price changes are events too."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -231,9 +232,33 @@ def test_own_tweets_page_newest_first_without_repeats(client: TestClient, puddle
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert [t["tweet_id"] for t in seen] == [a["tweet_id"] for a in reversed(answers)]
-    # what the post answered is what every later read shows, to the millisecond MongoDB keeps
-    assert [t["posted_at"] for t in seen] == [a["posted_at"] for a in reversed(answers)]
+    # newest first as the server orders: by (posted_at, tweet_id), so posts within one millisecond too;
+    # and what each post answered is what every later read shows
+    newest_first = sorted(answers, key=lambda a: (a["posted_at"], a["tweet_id"]), reverse=True)
+    assert [(t["tweet_id"], t["posted_at"]) for t in seen] == [
+        (a["tweet_id"], a["posted_at"]) for a in newest_first
+    ]
     bad = client.get(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+def test_pages_stay_exact_when_tweets_share_a_millisecond(
+    client: TestClient, puddle_key: str, tweet_settings: Settings, mongo_client: Any
+) -> None:
+    headers = api_key(puddle_key)
+    posted = [
+        client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, json={"text": f"shower {n}"}).json()
+        for n in range(7)
+    ]
+    same_moment = datetime(2014, 9, 8, 12, 0, 0, 123000, tzinfo=UTC)
+    tweets_db(mongo_client, tweet_settings).update_many({}, {"$set": {"posted_at": same_moment}})
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        page = client.get(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, params=params).json()
+        seen += [t["tweet_id"] for t in page["tweets"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == sorted((p["tweet_id"] for p in posted), reverse=True)

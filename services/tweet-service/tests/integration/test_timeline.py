@@ -22,6 +22,10 @@ def post(client: TestClient, key: str, merchant: str, body: dict[str, Any]) -> s
     return str(response.json()["tweet_id"])
 
 
+def newest_first(tweets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(tweets, key=lambda t: (t["posted_at"], t["tweet_id"]), reverse=True)
+
+
 def button(
     client: TestClient, issuer: TokenIssuer, tweet_id: str, buyer_id: str, country: str | None
 ) -> bool:
@@ -41,9 +45,12 @@ def test_timeline_shows_cards_and_buttons_newest_first_in_pages(
         "/v1/timeline", headers=buyer(issuer), params={"limit": 2, "cursor": first["next_cursor"]}
     ).json()
     shown = first["tweets"] + second["tweets"]
-    assert [t["tweet_id"] for t in shown] == [wellies, plain, coat]
-    assert [t["buy_button"] for t in shown] == [False, False, True]
-    card = shown[2]["product"]
+    # newest first as the server orders: by (posted_at, tweet_id), so posts within one millisecond too
+    assert [t["tweet_id"] for t in shown] == [t["tweet_id"] for t in newest_first(shown)]
+    assert sorted(t["tweet_id"] for t in shown) == sorted([wellies, plain, coat])
+    buttons = {t["tweet_id"]: t["buy_button"] for t in shown}
+    assert buttons == {wellies: False, plain: False, coat: True}
+    card = next(t for t in shown if t["tweet_id"] == coat)["product"]
     assert card["title"] == "Puddle raincoat" and card["image_urls"] == [
         "https://img.example.com/raincoat.jpg"
     ]
