@@ -66,7 +66,7 @@ async def shown_buttons(platform: Platform, buyers: list[tuple[str, str | None]]
     async def reader(http: httpx.AsyncClient) -> None:
         for buyer_id, country in todo:
             headers = platform.bearer("buyer", buyer_id, "tweet-service", country=country)
-            response = await http.get("/v1/timeline", headers=headers)
+            response = await http.get("/v1/timeline", headers=headers, params={"limit": 100})
             assert response.status_code == 200, response.text
             for tweet in response.json()["tweets"]:
                 shown.setdefault(tweet["tweet_id"], set())
@@ -101,17 +101,16 @@ async def test_the_gate_set_through_rollout_service_decides_who_sees_buy(platfor
     coats = {
         m: await post_product_when_allowed(platform, m, k) for m, k in ((PUDDLE, puddle), (GALOSH, galosh))
     }
+    shown_galosh = next(f"buyer-us-{n}" for n in range(US_BUYERS) if bucket(SALT, f"buyer-us-{n}") < 1_000)
+    assert sees_buy(platform, coats[GALOSH], shown_galosh), "listed, Galosh's coat shows Buy to this buyer"
     change_rule(platform, "/sellers", {"remove": [GALOSH]}, method="POST")
     await wait_for(
-        lambda: (
-            platform.tweets.post(
-                f"/v1/merchants/{GALOSH}/tweets", headers=galosh, json=raincoat()
-            ).status_code
-            == 403
-        ),
+        lambda: not sees_buy(platform, coats[GALOSH], shown_galosh),
         timeout_s=PROPAGATION_LIMIT_S,
-        what="Galosh taken off the allow-list",
+        what="Galosh taken off the allow-list in tweet-service",
     )
+    refused = platform.tweets.post(f"/v1/merchants/{GALOSH}/tweets", headers=galosh, json=raincoat())
+    assert refused.status_code == 403, "a seller off the allow-list attaches no product"
 
     us_buyers = [f"buyer-us-{n}" for n in range(US_BUYERS)]
     shown = await shown_buttons(platform, [(b, "US") for b in us_buyers])

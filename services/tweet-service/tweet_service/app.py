@@ -54,7 +54,12 @@ def create_app(settings: Settings) -> FastAPI:
             client_id=settings.service_name,
             topic_prefix=settings.topic_prefix,
         )
-        relay = OutboxRelay([tweets.collection, merchants.merchants], publisher, document_locks=locks)
+        relay = OutboxRelay(
+            [tweets.collection, merchants.merchants],
+            publisher,
+            document_locks=locks,
+            idle_interval_s=settings.outbox_idle_s,
+        )
         await asyncio.to_thread(relay.ensure_indexes)
         stop = asyncio.Event()
         background = [asyncio.create_task(replica.run(stop)), asyncio.create_task(relay.run(stop))]

@@ -24,6 +24,9 @@ class Settings(ServiceSettings):
         default=500, description="platform fee of a new merchant, in basis points of each sale"
     )
     rollout_rule: str = Field(default="buy-button", description="the rollout rule that gates the button")
+    outbox_idle_s: float = Field(
+        default=0.2, gt=0, le=60, description="how long the outbox relay waits when it found nothing to send"
+    )
     rules_wait_s: float = Field(
         default=30.0, ge=0, description="how long start-up waits for the rollout replica to catch up"
     )
