@@ -17,6 +17,7 @@ class Platform:
     tweets: httpx.Client
     rollout: httpx.Client
     credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    pinned: dict[str, str] = field(default_factory=dict)  # ids of things that exist, by path parameter
 
     def bearer(self, kind: TokenKind, subject: str, audience: str, **claims: Any) -> dict[str, str]:
         token = self.issuer.mint(kind, subject, audience=audience, **claims)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     AnyHttpUrl,
     Field,
     JsonValue,
@@ -26,6 +25,7 @@ from buybutton.inputs import StrictInput
 from buybutton.money import BasisPoints, CurrencyCode, Money, known_currencies
 
 TWEET_MAX_CHARS = 280
+NO_CONTROL_CHARACTERS_BUT_NEW_LINES = r"^[^\x00-\x09\x0b-\x1f\x7f]*$"
 HttpsUrl = Annotated[
     AnyHttpUrl,
     UrlConstraints(allowed_schemes=["https"], max_length=2_000),
@@ -37,12 +37,6 @@ AttributeName = Annotated[
     str, Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f$.][^\x00-\x1f\x7f.]*$")
 ]
 AttributeValue = Annotated[str, Field(min_length=1, max_length=80)]
-
-
-def _tweet_text(text: str) -> str:
-    if any((ord(c) < 32 and c != "\n") or ord(c) == 127 for c in text):
-        raise ValueError("tweet text must not contain control characters")
-    return text
 
 
 def _currency_enum(schema: JsonDict) -> None:
@@ -97,7 +91,7 @@ class ProductIn(StrictInput):
 
 
 class TweetIn(StrictInput):
-    text: Annotated[str, Field(min_length=1, max_length=TWEET_MAX_CHARS), AfterValidator(_tweet_text)]
+    text: str = Field(min_length=1, max_length=TWEET_MAX_CHARS, pattern=NO_CONTROL_CHARACTERS_BUT_NEW_LINES)
     product: ProductIn | None = Field(default=None, description="only allow-listed sellers may attach one")
 
 
