@@ -1,7 +1,9 @@
 """Run one of the platform's services as a real process for an end-to-end test or a benchmark:
 ``python -m <package>`` on a free loopback port, configured only by environment variables (as
 in production), ready once ``GET /healthz`` names it; stopped (SIGTERM, then SIGKILL) when the
-block ends. Its output goes to a log file whose tail is shown if it fails to start.
+block ends. Its output goes to a log file whose tail is shown if it fails to start, kept only
+when the block failed. The caller's own <PREFIX>_* variables are not passed on, so a developer's
+shell never changes what a test runs.
 """
 
 from __future__ import annotations
@@ -52,10 +54,13 @@ def running_service(
 ) -> Iterator[RunningService]:
     """``name`` (e.g. "tweet-service") running with ``env`` on top of this process's environment."""
     spec = next(s for s in PLATFORM_SERVICES if s.name == name)
-    port = free_port()
-    log_path = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log")[1])
+    port = free_port()  # a race with other programs is possible, and fails the start loudly
+    descriptor, log_name = tempfile.mkstemp(prefix=f"{name}-", suffix=".log")
+    os.close(descriptor)
+    log_path = Path(log_name)
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(f"{spec.env_prefix}_")}
     environment = {
-        **os.environ,
+        **inherited,
         **env,
         f"{spec.env_prefix}_HTTP_HOST": "127.0.0.1",
         f"{spec.env_prefix}_HTTP_PORT": str(port),
@@ -79,3 +84,4 @@ def running_service(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    log_path.unlink(missing_ok=True)  # reached only when the block succeeded

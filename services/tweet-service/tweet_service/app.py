@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
@@ -33,46 +33,49 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
-        db = client[settings.database_name]
-        locks = KeyedLocks()  # one set for the stores' writers and the outbox relay
-        app.state.merchants = merchants = Merchants(
-            db, default_fee_bps=settings.default_fee_bps, document_locks=locks
-        )
-        app.state.tweets = tweets = Tweets(db, document_locks=locks)
-        await asyncio.to_thread(merchants.ensure_indexes)
-        await asyncio.to_thread(tweets.ensure_indexes)
-        replica = RulesReplica(
-            settings.kafka_bootstrap_servers,
-            client_id=settings.service_name,
-            topic_prefix=settings.topic_prefix,
-        )
-        await replica.start()
-        app.state.rules_replica = replica
-        publisher = await EventPublisher.start(
-            settings.kafka_bootstrap_servers,
-            client_id=settings.service_name,
-            topic_prefix=settings.topic_prefix,
-        )
-        relay = OutboxRelay(
-            [tweets.collection, merchants.merchants],
-            publisher,
-            document_locks=locks,
-            idle_interval_s=settings.outbox_idle_s,
-        )
-        await asyncio.to_thread(relay.ensure_indexes)
-        stop = asyncio.Event()
-        background = [asyncio.create_task(replica.run(stop)), asyncio.create_task(relay.run(stop))]
-        await _wait_for_rules(replica, settings.rules_wait_s)
-        try:
+        async with AsyncExitStack() as stack:  # whatever started is stopped, also after a failed start
+            client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
+            stack.callback(client.close)
+            db = client[settings.database_name]
+            locks = KeyedLocks()  # one set for the stores' writers and the outbox relay
+            app.state.merchants = merchants = Merchants(
+                db, default_fee_bps=settings.default_fee_bps, document_locks=locks
+            )
+            app.state.tweets = tweets = Tweets(db, document_locks=locks)
+            await asyncio.to_thread(merchants.ensure_indexes)
+            await asyncio.to_thread(tweets.ensure_indexes)
+            replica = RulesReplica(
+                settings.kafka_bootstrap_servers,
+                client_id=settings.service_name,
+                topic_prefix=settings.topic_prefix,
+            )
+            await replica.start()
+            stack.push_async_callback(replica.stop)
+            app.state.rules_replica = replica
+            publisher = await EventPublisher.start(
+                settings.kafka_bootstrap_servers,
+                client_id=settings.service_name,
+                topic_prefix=settings.topic_prefix,
+            )
+            stack.push_async_callback(publisher.stop)
+            relay = OutboxRelay(
+                [tweets.collection, merchants.merchants],
+                publisher,
+                document_locks=locks,
+                idle_interval_s=settings.outbox_idle_s,
+            )
+            await asyncio.to_thread(relay.ensure_indexes)
+            stop = asyncio.Event()
+            background = [asyncio.create_task(replica.run(stop)), asyncio.create_task(relay.run(stop))]
+
+            async def stop_background() -> None:
+                stop.set()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.gather(*background)
+
+            stack.push_async_callback(stop_background)
+            await _wait_for_rules(replica, settings.rules_wait_s)
             yield
-        finally:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*background)
-            await replica.stop()
-            await publisher.stop()
-            client.close()
 
     app = service_app(settings, lifespan=lifespan)
     app.state.rollout_rule = settings.rollout_rule
