@@ -168,8 +168,14 @@ async def test_restock_and_price_change_are_published_in_order_after_the_posting
         f"{base}/price", headers=headers, json={"price": {"amount_minor": 3_999, "currency": "USD"}}
     )
     assert repriced.json()["product"]["price"]["amount_minor"] == 3_999
-    events = [decode(r.value, r.headers) for r in await tweet_events(tweet_settings, 3)]
-    assert [type(e) for e in events] == [TweetWithProductPosted, ProductRestocked, ProductPriceChanged]
+    same_again = client.put(
+        f"{base}/price", headers=headers, json={"price": {"amount_minor": 3_999, "currency": "USD"}}
+    )
+    assert same_again.status_code == 200, "setting the price it has is no error, and publishes nothing"
+    client.post(f"{base}/variants/raincoat-m/restock", headers=headers, json={"units": 1})
+    events = [decode(r.value, r.headers) for r in await tweet_events(tweet_settings, 4)]
+    kinds = [TweetWithProductPosted, ProductRestocked, ProductPriceChanged, ProductRestocked]
+    assert [type(e) for e in events] == kinds
     restock, price = events[1], events[2]
     assert isinstance(restock, ProductRestocked) and isinstance(price, ProductPriceChanged)
     assert (restock.variant_id, restock.units_added) == ("raincoat-l", 5)
