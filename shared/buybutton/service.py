@@ -3,7 +3,9 @@ verification, input errors that never echo the input, and the entry point that r
 settings, configures logging and serves.
 
 ``GET /healthz`` is the one endpoint that takes no credentials (load balancers and compose
-health checks call it); it reveals only the service name. Every other endpoint declares who may
+health checks call it); it reveals only the service name, and answers 503 with the problem when
+the service has set ``app.state.health_problem`` (a callable answering a problem or None) and it
+names one. Every other endpoint declares who may
 call it with ``buybutton.auth.require``.
 
 A request that fails validation answers 422 with, per problem, the field's location, a message
@@ -48,8 +50,13 @@ def service_app(settings: ServiceSettings, **fastapi_options: Any) -> FastAPI:
             settings.auth_public_key, audience=settings.service_name, issuer=settings.auth_issuer
         )
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness; public")
-    async def healthz() -> dict[str, str]:
+    @app.get("/healthz", tags=["operations"], summary="Liveness; public", response_model=None)
+    async def healthz(request: Request) -> dict[str, str] | JSONResponse:
+        check: Callable[[], str | None] | None = getattr(request.app.state, "health_problem", None)
+        problem = check() if check else None
+        if problem:
+            content = {"service": settings.service_name, "status": "failing", "problem": problem}
+            return JSONResponse(status_code=503, content=content)
         return {"service": settings.service_name, "status": "ok"}
 
     return app

@@ -1,13 +1,19 @@
-"""The agent loop over ``rollout.commands.v1``: parse each record with the pydantic model, let
-the RulesProcessor apply it, retry a failure with bounded backoff, and dead-letter what cannot
-be handled to ``rollout.commands.v1.dlq`` (bytes untouched, reason in headers) so the one
-partition keeps moving. No exception leaves the loop: Faust would ack the record anyway.
-Yields how each record was handled (applied, rejected, dead-lettered), for test_context().
+"""The agent loop over ``rollout.commands.v1``: parse each record with the pydantic model and
+let the RulesProcessor apply it at the record's offset.
+
+A record that is no command at all is dead-lettered to ``rollout.commands.v1.dlq`` (bytes
+untouched, reason in headers) and the partition moves on. A valid command whose handling fails
+(MongoDB or the broker away) is retried with backoff for as long as it takes, holding the
+partition: the commands are the rules' history, and skipping one would apply the next ones on
+the wrong state. While it retries, ``stuck_since`` says since when (the health check reports
+it). No exception leaves the loop: Faust would ack the record anyway. Yields how each record
+was handled (applied, rejected, dead-lettered), for test_context().
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
@@ -33,6 +39,7 @@ class CommandAgent:
         self.group_id = group_id
         self.retry = retry or RetryPolicy(attempts=5, first_backoff_s=0.2, max_backoff_s=5.0)
         self.dead_lettered = 0
+        self.stuck_since: float | None = None
 
     async def run(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Handled]:
         async for event in stream.events():
@@ -44,16 +51,18 @@ class CommandAgent:
         except PoisonCommand as error:
             await self.dead_letter(message, error, attempts=1)
             return "dead-lettered"
-        for attempt in range(1, self.retry.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                return "applied" if await self.processor.handle(command) else "rejected"
+                handled = await self.processor.handle(command, message.offset)
             except Exception as error:
-                if attempt == self.retry.attempts:
-                    await self.dead_letter(message, error, attempts=attempt)
-                    return "dead-lettered"
-                log.warning("rollout command failed; will retry", attempt=attempt, error=type(error).__name__)
-                await asyncio.sleep(self.retry.backoff_s(attempt))
-        raise AssertionError("unreachable: the last attempt returns")
+                self.stuck_since = self.stuck_since or time.monotonic()
+                log.error("rollout command failed; retrying", attempt=attempt, error=type(error).__name__)
+                await asyncio.sleep(self.retry.backoff_s(min(attempt, self.retry.attempts)))
+                continue
+            self.stuck_since = None
+            return "applied" if handled else "rejected"
 
     async def dead_letter(self, message: Message, error: BaseException, *, attempts: int) -> None:
         record = _as_record(message)

@@ -58,8 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
             )
             await _follow(replica, stack)
             stream = build_rules_stream(settings, audit)
-            await stream.start()
             stack.push_async_callback(stream.stop)
+            await stream.start(settings.startup_timeout_s)
+            app.state.health_problem = stream.problem
             await asyncio.wait_for(replica.caught_up.wait(), settings.startup_timeout_s)
             changes = RuleChanges(
                 producer,

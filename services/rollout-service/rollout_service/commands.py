@@ -17,8 +17,12 @@ from buybutton.events.envelope import Identifier, UtcDatetime, utc_now
 from buybutton.events.rollout import CountryCode
 from buybutton.money import BasisPoints
 
-MAX_ENTRIES = 5_000  # per list in a rule: keeps one RolloutChanged well under Kafka's 1 MB
+# Kafka takes records of 1 MB at most (the producers' max_request_size). Two full lists of
+# 2 500 names of up to 128 characters make about 660 KB, so a whole rule, as a replace command
+# or as its RolloutChanged, always fits; rules.apply_command also checks the bytes.
+MAX_ENTRIES = 2_500  # per list in a rule
 MAX_ENTRIES_PER_CHANGE = 1_000
+MAX_RULE_BYTES = 900_000
 
 Names = Annotated[list[Identifier], Field(max_length=MAX_ENTRIES)]
 Countries = Annotated[list[CountryCode], Field(max_length=300)]

@@ -22,7 +22,9 @@ SomeNames = Annotated[list[Identifier], Field(max_length=MAX_ENTRIES_PER_CHANGE)
 
 
 class RuleIn(StrictInput):
-    """A whole rule. The salt is fixed at creation; leave it out to keep it (or have one drawn)."""
+    """A whole rule, replacing every field: what is left out takes its default (countries US,
+    no sellers, no overrides, kill switch off). The salt is fixed at creation; leave it out to
+    keep it (or have one drawn); ``reshuffle`` with a new salt changes it on purpose."""
 
     countries: Countries = Field(default_factory=lambda: ["US"])
     percentage_bps: Percentage
@@ -31,6 +33,12 @@ class RuleIn(StrictInput):
     kill_switch: StrictBool = False
     salt: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     reshuffle: StrictBool = Field(default=False, description="true to change the salt on purpose")
+
+    @model_validator(mode="after")
+    def _reshuffle_needs_a_salt(self) -> Self:
+        if self.reshuffle and self.salt is None:
+            raise ValueError("reshuffle needs the new salt")
+        return self
 
 
 class PercentageIn(StrictInput):

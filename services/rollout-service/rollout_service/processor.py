@@ -1,19 +1,25 @@
 """The rules processor: applies admins' commands to the rules table, one at a time, in the
 order of ``rollout.commands.v1``.
 
-Consumes: command records (bytes, parsed with RolloutCommand). Produces: the next
-RolloutChanged, by writing it into the rules table, whose changelog is ``rollout.rules.v1``;
-and an audit entry per command, applied or rejected. Keeps: a command is applied at most once
-in effect (a redelivered command finds its own event in force and stops; its event id is
-derived from the command id anyway). Knows nothing of Faust: the table is a mapping.
+Consumes: command records (bytes, parsed with RolloutCommand, and their offset in the one
+partition of ``rollout.commands.v1``). Produces: the next RolloutChanged, by writing it into the
+rules table, whose changelog is ``rollout.rules.v1``; and an audit entry per command, applied or
+rejected. Knows nothing of Faust: the table is a mapping of rule name to stored bytes.
+
+Keeps: every command applies once, whatever is redelivered. The stored value is the event's
+JSON plus ``command_offset``, the offset of the command that made it (readers of the topic
+ignore the extra field). Commands of one rule arrive in offset order, so a command at or below
+the rule's stored offset was handled already (a crash before the offset commit, a new consumer
+group replaying the topic) and is skipped without a trace. A stored value that does not parse
+is treated as no rule (logged), so that replacing the rule repairs it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -44,21 +50,57 @@ def parse_command(key: bytes | None, value: bytes | None) -> RolloutCommand:
     return command
 
 
+@dataclass(frozen=True)
+class StoredRule:
+    event: RolloutChanged
+    command_offset: int
+
+
+def stored_value(event: RolloutChanged, command_offset: int) -> bytes:
+    return json.dumps({**event.model_dump(mode="json"), "command_offset": command_offset}).encode()
+
+
+def parse_stored(value: bytes) -> StoredRule:
+    """The rule in a stored value; ValueError when it is not one."""
+    body = json.loads(value)
+    offset = body.get("command_offset") if isinstance(body, dict) else None
+    if not isinstance(offset, int):
+        raise ValueError("stored rule names no command offset")
+    return StoredRule(RolloutChanged.model_validate(body), offset)
+
+
 @dataclass
 class RulesProcessor:
-    rules: MutableMapping[str, Any]  # rule name -> RolloutChanged as a JSON object
+    rules: MutableMapping[str, bytes]  # rule name -> stored_value(...)
     audit: AuditTrail
     producer: str
 
-    def current(self, rule_name: str) -> RolloutChanged | None:
-        stored = self.rules.get(rule_name)
-        return None if stored is None else RolloutChanged.model_validate(stored)
+    def stored(self, rule_name: str) -> StoredRule | None:
+        value = self.rules.get(rule_name)
+        if value is None:
+            return None
+        try:
+            return parse_stored(value)
+        except (ValueError, ValidationError) as error:
+            log.error(
+                "stored rule unreadable; treated as absent", rule_name=rule_name, error=type(error).__name__
+            )
+            return None
 
-    async def handle(self, command: RolloutCommand) -> RolloutChanged | None:
-        """Apply one command; the event now in force for it, or None when it was rejected."""
-        current = self.current(command.rule_name)
-        if current is not None and current.causation_id == command.command_id:
-            return current
+    def current(self, rule_name: str) -> RolloutChanged | None:
+        stored = self.stored(rule_name)
+        return stored.event if stored else None
+
+    async def handle(self, command: RolloutCommand, offset: int) -> RolloutChanged | None:
+        """Apply the command found at ``offset``; the event now in force for its rule, or None
+        when it was rejected (or, handled before, changed nothing then)."""
+        stored = self.stored(command.rule_name)
+        if stored is not None and (
+            offset <= stored.command_offset or stored.event.causation_id == command.command_id
+        ):
+            log.info("rollout command handled before; skipped", command_id=command.command_id, offset=offset)
+            return stored.event
+        current = stored.event if stored else None
         try:
             event = apply_command(current, command, producer=self.producer, now=utc_now())
         except RuleRejected as error:
@@ -66,6 +108,6 @@ class RulesProcessor:
             log.warning("rollout command rejected", command_id=command.command_id, reason=str(error))
             return None
         await asyncio.to_thread(self.audit.applied, command, event)
-        self.rules[command.rule_name] = event.model_dump(mode="json")
+        self.rules[command.rule_name] = stored_value(event, offset)
         log.info("rollout rule changed", event_id=event.event_id, rule_name=command.rule_name)
         return event

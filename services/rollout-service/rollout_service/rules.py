@@ -4,8 +4,8 @@ next RolloutChanged out, or RuleRejected saying why not.
 Rules kept: a partial change needs an existing rule; the salt is fixed at creation (drawn from
 the command id when none is given, so a replayed command draws the same) and only a replace
 with ``reshuffle`` may change it; lists are kept sorted and without duplicates, at most
-MAX_ENTRIES long. The event id is derived from the command id, so applying a command twice
-yields the same event.
+MAX_ENTRIES long, and the whole rule at most MAX_RULE_BYTES (Kafka's records are 1 MB at most).
+The event id is derived from the command id, so applying a command twice yields the same event.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from buybutton.events import RolloutChanged
 from buybutton.kafka.codec import describe_validation_error
 from rollout_service.commands import (
     MAX_ENTRIES,
+    MAX_RULE_BYTES,
     Change,
     ChangeOverrides,
     ChangeSellers,
@@ -51,7 +52,7 @@ def apply_command(
         if len(fields[name]) > MAX_ENTRIES:
             raise RuleRejected(f"{name} would hold more than {MAX_ENTRIES} entries")
     try:
-        return RolloutChanged(
+        event = RolloutChanged(
             event_id=event_id_for(command.command_id),
             occurred_at=now,
             correlation_id=command.rule_name,
@@ -63,6 +64,9 @@ def apply_command(
         )
     except ValidationError as error:
         raise RuleRejected(describe_validation_error(error)) from None
+    if len(event.model_dump_json()) > MAX_RULE_BYTES:
+        raise RuleRejected(f"the rule would take more than {MAX_RULE_BYTES} bytes")
+    return event
 
 
 def next_fields(current: RolloutChanged | None, change: Change, *, command_id: str) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""The Faust app that keeps the rules: a table (rule name -> RolloutChanged as JSON) whose
-changelog topic IS the compacted ``rollout.rules.v1``, and one agent that reads
-``rollout.commands.v1`` and hands each record to the RulesProcessor.
+"""The Faust app that keeps the rules: a table (rule name -> the RolloutChanged's JSON bytes, see
+processor.stored_value) whose changelog topic IS the compacted ``rollout.rules.v1``, and one
+agent that reads ``rollout.commands.v1`` and hands each record to the RulesProcessor. Values are
+kept as raw bytes, so a record on the topic that is not a rule never stalls the table's
+recovery: it is recovered as it is and read as no rule.
 
 Consumes: rollout.commands.v1 (raw bytes; consumer group = the app id) and, to recover the
 table at start, rollout.rules.v1. Produces: RolloutChanged on rollout.rules.v1 (with the
@@ -11,8 +13,10 @@ state is the topic), topics provisioned by the registry, never declared here.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +27,7 @@ from faust.types import AgentT, CodecArg, ProducerT
 from faust.types.tuples import FutureMessage
 
 from buybutton.events import RolloutChanged
-from buybutton.kafka.codec import encode
+from buybutton.kafka.codec import EVENT_TYPE_HEADER, SCHEMA_VERSION_HEADER
 from buybutton.kafka.consumer import RetryPolicy
 from buybutton.topics import ROLLOUT, ROLLOUT_COMMANDS
 from rollout_service.agent import CommandAgent
@@ -31,11 +35,16 @@ from rollout_service.audit import AuditTrail
 from rollout_service.config import Settings
 from rollout_service.processor import RulesProcessor
 
+RULE_HEADERS = [
+    (EVENT_TYPE_HEADER, RolloutChanged.type_name().encode()),
+    (SCHEMA_VERSION_HEADER, str(RolloutChanged.version()).encode()),
+]
 
-class EventTable(Table[str, Any]):
+
+class EventTable(Table[str, bytes]):
     """A table whose changelog records carry the event headers every consumer expects.
     Faust's ``Collection.send_changelog`` sends no headers; this override is the same call
-    with ``headers=`` added, and the key written raw (the rule name as utf-8)."""
+    with ``headers=`` added, key and value written raw (rule name as utf-8, the stored JSON)."""
 
     def send_changelog(
         self,
@@ -45,14 +54,13 @@ class EventTable(Table[str, Any]):
         key_serializer: CodecArg | None = None,
         value_serializer: CodecArg | None = None,
     ) -> FutureMessage:
-        headers = None if value is None else encode(RolloutChanged.model_validate(value)).headers
         return self.changelog_topic.send_soon(
             key=key,
             value=value,
             partition=partition,
-            headers=headers,
+            headers=None if value is None else RULE_HEADERS,
             key_serializer="raw",
-            value_serializer="json",
+            value_serializer="raw",
             callback=self._on_changelog_sent,
             eager_partitioning=True,
         )
@@ -78,8 +86,17 @@ class RulesStream:
     agent: AgentT[bytes]
     datadir: str
 
-    async def start(self) -> None:
-        await self.app.start()
+    async def start(self, timeout_s: float) -> None:
+        """Start, the table recovered from the topic; TimeoutError after ``timeout_s``."""
+        await asyncio.wait_for(self.app.start(), timeout_s)
+
+    def problem(self) -> str | None:
+        """What keeps the rules from changing, or None: for the health check."""
+        if self.app.crashed:
+            return "the rules processor crashed"
+        if self.commands.stuck_since is not None:
+            return f"a rollout command has failed for {time.monotonic() - self.commands.stuck_since:.0f} s"
+        return None
 
     async def stop(self) -> None:
         try:
@@ -108,13 +125,24 @@ def build_rules_stream(
     )
     prefix = settings.topic_prefix
     rules_topic = app.topic(
-        ROLLOUT.named(prefix), key_type=str, key_serializer="raw", value_serializer="json", internal=False
+        ROLLOUT.named(prefix),
+        key_type=str,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        internal=False,
     )
     commands_topic = app.topic(
         ROLLOUT_COMMANDS.named(prefix), key_serializer="raw", value_serializer="raw", internal=False
     )
     table = EventTable(
-        app, name="rules", default=None, partitions=1, changelog_topic=rules_topic, key_type=str
+        app,
+        name="rules",
+        default=None,
+        partitions=1,
+        changelog_topic=rules_topic,
+        key_type=str,
+        value_type=bytes,
     )
     app.tables.add(table)
     processor = RulesProcessor(table, audit, producer=settings.service_name)

@@ -35,7 +35,7 @@ def test_a_restarted_service_recovers_the_rules_and_builds_on_them(
         table = second.app.state.rules_stream.table  # type: ignore[attr-defined]
         asyncio.run(wait_for(lambda: rule_name in table, timeout_s=30, what="the table's recovery"))
         recovered = table[rule_name]
-        assert RolloutChanged.model_validate(recovered).event_id == raised.json()["version"]
+        assert RolloutChanged.model_validate_json(recovered).event_id == raised.json()["version"]
         added = second.post(f"{rule}/sellers", headers=admin(WRITE), json={"add": ["bolt-books"]})
         assert added.status_code == 200, added.text
         after = added.json()

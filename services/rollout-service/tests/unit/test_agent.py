@@ -52,7 +52,7 @@ async def test_the_agent_applies_commands_in_order_once_each(
         shutil.rmtree(stream.datadir)  # the app itself never started: nothing else to stop
 
     assert outcomes == ["applied", "applied", "applied", "rejected"]
-    rule = RolloutChanged.model_validate(stream.table["buy-button"])
+    rule = RolloutChanged.model_validate_json(stream.table["buy-button"])
     assert rule.percentage_bps == 2_000 and rule.causation_id == raised.command_id
     assert "no-such-gate" not in stream.table
     audit = {entry["_id"]: entry for entry in mongo_db["rule_changes"].find()}
