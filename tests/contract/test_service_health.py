@@ -25,3 +25,26 @@ def test_health_check_names_the_service(spec: ServiceSpec) -> None:
     assert response.status_code == 200
     assert response.json() == {"service": spec.name, "status": "ok"}
     assert settings.http_port == spec.port
+
+
+def test_a_service_that_names_a_problem_answers_503_with_it() -> None:
+    spec = PLATFORM_SERVICES[0]
+    settings_type = importlib.import_module(f"{spec.package}.config").Settings
+    create_app = importlib.import_module(f"{spec.package}.app").create_app
+    app = create_app(
+        settings_type(
+            kafka_bootstrap_servers="127.0.0.1:1",
+            mongodb_url="mongodb://127.0.0.1:1/",
+            auth_public_key=generate_signing_key()[1],
+        )
+    )
+    app.state.health_problem = lambda: "the rules processor crashed"
+    response = TestClient(app).get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "service": spec.name,
+        "status": "failing",
+        "problem": "the rules processor crashed",
+    }
+    app.state.health_problem = lambda: None
+    assert TestClient(app).get("/healthz").status_code == 200
