@@ -7,6 +7,9 @@ stack (started if needed, and stopped afterwards if this session started it).
 Identity: ``signing_key`` (one Ed25519 pair per session) and ``issuer``, which mints the tokens
 that services built with the public half verify.
 
+A service under test: ``service_settings``, the settings every service takes (endpoints, this
+test's topics and database, the identity key), to pass to its Settings with its own extras.
+
 Isolation: each test gets its own ``unique_name``, from which come its topic prefix (and so
 its own topics), its consumer group names and its MongoDB database.
 """
@@ -95,6 +98,21 @@ async def registry_topics(kafka_admin: AIOKafkaAdminClient, topic_prefix: str) -
         yield topic_prefix
     finally:
         await kafka_admin.delete_topics([spec.name for spec in specs])
+
+
+@pytest.fixture
+def service_settings(
+    endpoints: Endpoints, registry_topics: str, unique_name: str, signing_key: tuple[str, str]
+) -> dict[str, str]:
+    """A service's platform-wide settings for this test: ``Settings(**service_settings, ...)``."""
+    return {
+        "environment": "test",
+        "kafka_bootstrap_servers": endpoints.kafka_bootstrap,
+        "mongodb_url": endpoints.mongodb_url,
+        "topic_prefix": registry_topics,
+        "mongodb_database": unique_name.replace("-", "_")[:60],
+        "auth_public_key": signing_key[1],
+    }
 
 
 @pytest.fixture

@@ -76,6 +76,17 @@ def client(module_settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def stream_settings(endpoints: Endpoints, unique_name: str, signing_key: tuple[str, str]) -> Settings:
+    """Settings to build the rules stream with, for tests that never start it (test_context)."""
+    return Settings(
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
+        mongodb_url=endpoints.mongodb_url,
+        auth_public_key=signing_key[1],
+        topic_prefix=f"{unique_name}.",
+    )
+
+
+@pytest.fixture
 def rule_name(unique_name: str) -> str:
     """A rule of this test's own, so tests can share one running service."""
     return unique_name

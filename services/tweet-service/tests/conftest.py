@@ -12,24 +12,13 @@ from fastapi.testclient import TestClient
 from tweet_support import GALOSH, PUDDLE, publish_rules, register, rules
 
 from buybutton.auth import TokenIssuer
-from devstack.endpoints import Endpoints
 from tweet_service.app import create_app
 from tweet_service.config import Settings
 
 
 @pytest.fixture
-def tweet_settings(
-    endpoints: Endpoints, registry_topics: str, unique_name: str, signing_key: tuple[str, str]
-) -> Settings:
-    return Settings(
-        environment="test",
-        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-        mongodb_url=endpoints.mongodb_url,
-        topic_prefix=registry_topics,
-        mongodb_database=unique_name.replace("-", "_")[:60],
-        auth_public_key=signing_key[1],
-        rules_wait_s=10,
-    )
+def tweet_settings(service_settings: dict[str, str]) -> Settings:
+    return Settings(**service_settings, rules_wait_s=10)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from pymongo.database import Database
 from vault_support import KEY_V1
 
-from devstack.endpoints import Endpoints
 from vault_service.app import create_app
 from vault_service.config import Settings
 from vault_service.keyring import ConfiguredKeyRing
@@ -31,18 +30,8 @@ def vault(mongo_db: Database[dict[str, Any]], keyring_v1: ConfiguredKeyRing) -> 
 
 
 @pytest.fixture
-def vault_settings(
-    endpoints: Endpoints, registry_topics: str, unique_name: str, signing_key: tuple[str, str]
-) -> Settings:
-    return Settings(
-        environment="test",
-        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-        mongodb_url=endpoints.mongodb_url,
-        topic_prefix=registry_topics,
-        mongodb_database=unique_name.replace("-", "_")[:60],
-        auth_public_key=signing_key[1],
-        master_keys=f"1:{KEY_V1}",
-    )
+def vault_settings(service_settings: dict[str, str]) -> Settings:
+    return Settings(**service_settings, master_keys=f"1:{KEY_V1}")
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from buybutton.auth import generate_signing_key
 from buybutton.events import RolloutChanged
-from devstack.endpoints import Endpoints
 from rollout_service.audit import AuditTrail
 from rollout_service.commands import ReplaceRule, RolloutCommand, SetKillSwitch, SetPercentage
 from rollout_service.config import Settings
@@ -27,15 +25,9 @@ ACME = ReplaceRule(
 
 
 async def test_the_agent_applies_commands_in_order_once_each(
-    endpoints: Endpoints, mongo_db: Database[dict[str, Any]]
+    stream_settings: Settings, mongo_db: Database[dict[str, Any]]
 ) -> None:
-    settings = Settings(
-        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-        mongodb_url=endpoints.mongodb_url,
-        auth_public_key=generate_signing_key()[1],
-        topic_prefix="agent-unit.",
-    )
-    stream = build_rules_stream(settings, AuditTrail(mongo_db))
+    stream = build_rules_stream(stream_settings, AuditTrail(mongo_db))
     created, raised, stray = (
         RolloutCommand(rule_name="buy-button", issued_by="ada-admin", change=change)
         for change in (ACME, SetPercentage(percentage_bps=2_000), SetKillSwitch(on=True))

@@ -10,9 +10,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from buybutton.auth import generate_signing_key
 from buybutton.events import RolloutChanged
-from devstack.endpoints import Endpoints
 from rollout_service.audit import AuditTrail
 from rollout_service.commands import ReplaceRule, RolloutCommand, SetKillSwitch, SetPercentage
 from rollout_service.config import Settings
@@ -70,14 +68,9 @@ async def test_an_unreadable_stored_rule_reads_as_none_and_a_replace_repairs_it(
 
 
 async def test_the_faust_producer_is_idempotent_with_acks_all(
-    endpoints: Endpoints, mongo_db: Database[dict[str, Any]]
+    stream_settings: Settings, mongo_db: Database[dict[str, Any]]
 ) -> None:
-    settings = Settings(
-        kafka_bootstrap_servers=endpoints.kafka_bootstrap,
-        mongodb_url=endpoints.mongodb_url,
-        auth_public_key=generate_signing_key()[1],
-    )
-    stream = build_rules_stream(settings, AuditTrail(mongo_db))
+    stream = build_rules_stream(stream_settings, AuditTrail(mongo_db))
     try:
         producer = stream.app.producer._new_producer()  # what Faust's producer service starts
         assert producer._txn_manager is not None, "idempotence is on"
