@@ -17,6 +17,7 @@ from buybutton.kafka.codec import decode, header
 from buybutton.kafka.producer import create_producer
 from buybutton.topics import ROLLOUT, ROLLOUT_COMMANDS
 from devstack.testing import read_until
+from rollout_service.commands import ReplaceRule
 from rollout_service.config import Settings
 
 AUDIENCE = "rollout-service"
@@ -24,6 +25,14 @@ WRITE, READ = "rollout:write", "rollout:read"
 Mint = Callable[..., dict[str, str]]
 
 ACME = {"countries": ["US"], "percentage_bps": 1_000, "allowed_sellers": ["acme-store"], "salt": "pepper"}
+# the same rule as the command the API sends for it (salt drawn)
+ACME_REPLACE = ReplaceRule(
+    countries=["US"],
+    percentage_bps=1_000,
+    allowed_sellers=["acme-store"],
+    override_users=[],
+    kill_switch=False,
+)
 
 
 def rule_events(settings: Settings, rule_name: str, count: int) -> list[RolloutChanged]:

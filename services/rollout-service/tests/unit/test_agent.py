@@ -8,20 +8,13 @@ import shutil
 from typing import Any
 
 from pymongo.database import Database
+from rollout_support import ACME_REPLACE
 
 from buybutton.events import RolloutChanged
 from rollout_service.audit import AuditTrail
-from rollout_service.commands import ReplaceRule, RolloutCommand, SetKillSwitch, SetPercentage
+from rollout_service.commands import RolloutCommand, SetKillSwitch, SetPercentage
 from rollout_service.config import Settings
 from rollout_service.stream_app import build_rules_stream
-
-ACME = ReplaceRule(
-    countries=["US"],
-    percentage_bps=1_000,
-    allowed_sellers=["acme-store"],
-    override_users=[],
-    kill_switch=False,
-)
 
 
 async def test_the_agent_applies_commands_in_order_once_each(
@@ -30,7 +23,7 @@ async def test_the_agent_applies_commands_in_order_once_each(
     stream = build_rules_stream(stream_settings, AuditTrail(mongo_db))
     created, raised, stray = (
         RolloutCommand(rule_name="buy-button", issued_by="ada-admin", change=change)
-        for change in (ACME, SetPercentage(percentage_bps=2_000), SetKillSwitch(on=True))
+        for change in (ACME_REPLACE, SetPercentage(percentage_bps=2_000), SetKillSwitch(on=True))
     )
     stray = stray.model_copy(update={"rule_name": "no-such-gate"})
     try:

@@ -9,22 +9,16 @@ import shutil
 from typing import Any
 
 from pymongo.database import Database
+from rollout_support import ACME_REPLACE
 
 from buybutton.events import RolloutChanged
 from rollout_service.audit import AuditTrail
-from rollout_service.commands import ReplaceRule, RolloutCommand, SetKillSwitch, SetPercentage
+from rollout_service.commands import RolloutCommand, SetKillSwitch, SetPercentage
 from rollout_service.config import Settings
 from rollout_service.processor import RulesProcessor, parse_stored
 from rollout_service.stream_app import build_rules_stream
 
 RULE = "buy-button"
-ACME = ReplaceRule(
-    countries=["US"],
-    percentage_bps=1_000,
-    allowed_sellers=["acme-store"],
-    override_users=[],
-    kill_switch=False,
-)
 
 
 def command(change: Any) -> RolloutCommand:
@@ -36,7 +30,7 @@ async def test_commands_redelivered_after_later_ones_change_nothing(
 ) -> None:
     table: dict[str, bytes] = {}
     processor = RulesProcessor(table, AuditTrail(mongo_db), producer="rollout-service")
-    sent = [command(ACME)] + [command(SetKillSwitch(on=n % 2 == 0)) for n in range(6)]
+    sent = [command(ACME_REPLACE)] + [command(SetKillSwitch(on=n % 2 == 0)) for n in range(6)]
     for offset, each in enumerate(sent):
         assert await processor.handle(each, offset) is not None
     in_force = parse_stored(table[RULE])
@@ -63,7 +57,7 @@ async def test_an_unreadable_stored_rule_reads_as_none_and_a_replace_repairs_it(
     assert (
         await processor.handle(command(SetPercentage(percentage_bps=2_000)), 3) is None
     )  # no rule to change
-    repaired = await processor.handle(command(ACME), 4)
+    repaired = await processor.handle(command(ACME_REPLACE), 4)
     assert isinstance(repaired, RolloutChanged) and processor.current(RULE) == repaired
 
 
