@@ -26,9 +26,9 @@ from tweet_service.merchants import (
     Merchant,
     MerchantChangedMeanwhile,
     MerchantExists,
-    Merchants,
     UnknownMerchant,
 )
+from tweet_service.state import merchants_of
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 log = structlog.get_logger(__name__)
@@ -48,17 +48,13 @@ class IssuedKeyView(BaseModel):
     api_key: str
 
 
-def merchants(request: Request) -> Merchants:
-    return request.app.state.merchants  # type: ignore[no-any-return]
-
-
 def _view(merchant: Merchant) -> MerchantView:
     return MerchantView(**merchant.__dict__)
 
 
 def _known(request: Request, merchant_id: str) -> Merchant:
     try:
-        return merchants(request).get(merchant_id)
+        return merchants_of(request).get(merchant_id)
     except UnknownMerchant:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such merchant") from None
 
@@ -66,7 +62,7 @@ def _known(request: Request, merchant_id: str) -> Merchant:
 @router.post("", status_code=201, summary="Register a merchant; admin")
 def register_merchant(merchant: MerchantIn, admin: Admin, request: Request) -> MerchantView:
     try:
-        created = merchants(request).create(
+        created = merchants_of(request).create(
             merchant.merchant_id,
             name=merchant.name,
             stripe_account_id=merchant.stripe_account_id,
@@ -84,7 +80,7 @@ def change_merchant(
 ) -> MerchantView:
     before = _known(request, merchant_id)
     try:
-        after = merchants(request).update(merchant_id, change.model_dump(exclude_none=True))
+        after = merchants_of(request).update(merchant_id, change.model_dump(exclude_none=True))
     except MerchantChangedMeanwhile:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail="the merchant kept changing; try again"
@@ -107,7 +103,7 @@ def own_profile(merchant_id: ActingMerchant, request: Request) -> MerchantView:
 @router.post("/{merchant_id}/api-keys", status_code=201, summary="Issue an API key (shown once); admin")
 def issue_key(merchant_id: MerchantId, admin: Admin, request: Request, response: Response) -> IssuedKeyView:
     _known(request, merchant_id)
-    issued = merchants(request).issue_key(merchant_id)
+    issued = merchants_of(request).issue_key(merchant_id)
     log.info("api key issued", merchant_id=merchant_id, key_id=issued.key_id, by=admin.label)
     response.headers["Cache-Control"] = "no-store"  # the only time the key exists: keep it out of caches
     return IssuedKeyView(key_id=issued.key_id, api_key=issued.api_key)
@@ -116,12 +112,12 @@ def issue_key(merchant_id: MerchantId, admin: Admin, request: Request, response:
 @router.get("/{merchant_id}/api-keys", summary="A merchant's keys, without secrets; admin")
 def list_keys(merchant_id: MerchantId, _: Admin, request: Request) -> list[dict[str, Any]]:
     _known(request, merchant_id)
-    return merchants(request).keys(merchant_id)
+    return merchants_of(request).keys(merchant_id)
 
 
 @router.delete("/{merchant_id}/api-keys/{key_id}", status_code=204, summary="Revoke an API key; admin")
 def revoke_key(merchant_id: MerchantId, key_id: KeyId, admin: Admin, request: Request) -> Response:
-    if not merchants(request).revoke_key(merchant_id, key_id):
+    if not merchants_of(request).revoke_key(merchant_id, key_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such key of this merchant")
     log.info("api key revoked", merchant_id=merchant_id, key_id=key_id, by=admin.label)
     return Response(status_code=204)

@@ -9,21 +9,15 @@ marked on the card.
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, HTTPException, Request, status
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-
-from tweet_service.callers import IDENTIFIER, Buyer
-from tweet_service.cursors import Cursor, next_cursor
+from tweet_service.callers import Buyer, TweetId
+from tweet_service.cursors import Cursor, PageSize, next_cursor
 from tweet_service.gate import rules_in_force, shows_button
-from tweet_service.tweets import Tweets
+from tweet_service.state import tweets_of
 from tweet_service.views import TimelinePage, TweetView, tweet_view
 
 router = APIRouter(prefix="/v1", tags=["buyers"])
-
-
-def tweets(request: Request) -> Tweets:
-    return request.app.state.tweets  # type: ignore[no-any-return]
 
 
 @router.get("/timeline", summary="Tweets newest first, with the Buy button where the gate shows it; buyer")
@@ -31,10 +25,10 @@ def timeline(
     buyer: Buyer,
     request: Request,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
 ) -> TimelinePage:
-    found = tweets(request).page(limit=limit, after=cursor)
-    related = tweets(request).related_of(found)
+    found = tweets_of(request).page(limit=limit, after=cursor)
+    related = tweets_of(request).related_of(found)
     rules = rules_in_force(request)
     shown = [tweet_view(t, related, buy_button=shows_button(rules, buyer, t["merchant_id"])) for t in found]
     return TimelinePage(tweets=shown, next_cursor=next_cursor(found, limit))
@@ -42,16 +36,16 @@ def timeline(
 
 @router.get("/tweets/{tweet_id}", summary="One tweet with its product card and Buy button; buyer")
 def one_tweet(
-    tweet_id: Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER)],
+    tweet_id: TweetId,
     buyer: Buyer,
     request: Request,
 ) -> TweetView:
-    tweet = tweets(request).get(tweet_id)
+    tweet = tweets_of(request).get(tweet_id)
     if tweet is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such tweet")
     rules = rules_in_force(request)
     return tweet_view(
         tweet,
-        tweets(request).related_of([tweet]),
+        tweets_of(request).related_of([tweet]),
         buy_button=shows_button(rules, buyer, tweet["merchant_id"]),
     )

@@ -13,22 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 
-from tweet_service.callers import IDENTIFIER, ActingMerchant
-from tweet_service.cursors import Cursor, next_cursor
+from tweet_service.callers import IDENTIFIER, ActingMerchant, TweetId
+from tweet_service.cursors import Cursor, PageSize, next_cursor
 from tweet_service.gate import may_sell, rules_in_force
 from tweet_service.inputs import PriceChangeIn, RestockIn, TweetIn
+from tweet_service.state import tweets_of
 from tweet_service.tweets import TweetProblem, Tweets, UnknownTweet
 from tweet_service.views import TweetBody, TweetPage, tweet_body
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/tweets", tags=["merchants' tweets"])
-TweetId = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER)]
 Sku = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER)]
-
-
-def tweets(request: Request) -> Tweets:
-    return request.app.state.tweets  # type: ignore[no-any-return]
 
 
 @router.post("", status_code=201, summary="Post a tweet, optionally selling a product; the merchant itself")
@@ -38,10 +34,10 @@ def post_tweet(tweet: TweetIn, merchant_id: ActingMerchant, request: Request) ->
             status.HTTP_403_FORBIDDEN, detail="only allow-listed sellers may attach a product"
         )
     try:
-        posted = tweets(request).post(merchant_id, tweet)
+        posted = tweets_of(request).post(merchant_id, tweet)
     except TweetProblem as problem:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(problem)) from None
-    return tweet_body(posted, tweets(request).related_of([posted]))
+    return tweet_body(posted, tweets_of(request).related_of([posted]))
 
 
 @router.get("", summary="Own tweets, newest first; the merchant itself")
@@ -49,10 +45,10 @@ def own_tweets(
     merchant_id: ActingMerchant,
     request: Request,
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
 ) -> TweetPage:
-    found = tweets(request).page(limit=limit, after=cursor, merchant_id=merchant_id)
-    related = tweets(request).related_of(found)
+    found = tweets_of(request).page(limit=limit, after=cursor, merchant_id=merchant_id)
+    related = tweets_of(request).related_of(found)
     return TweetPage(tweets=[tweet_body(t, related) for t in found], next_cursor=next_cursor(found, limit))
 
 
@@ -71,7 +67,7 @@ def change_price(
 
 
 def _change(request: Request, apply: Callable[[Tweets], dict[str, Any]]) -> TweetBody:
-    store = tweets(request)
+    store = tweets_of(request)
     try:
         changed = apply(store)
     except UnknownTweet as missing:

@@ -22,6 +22,7 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="a me
 Buyer = Annotated[Principal, Depends(require("buyer"))]
 Admin = Annotated[Principal, Depends(require("admin", scopes=["merchants:write"]))]
 IDENTIFIER = r"^[A-Za-z0-9_.:-]+$"
+TweetId = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the tweet")]
 MerchantId = Annotated[
     str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the merchant")
 ]

@@ -42,3 +42,4 @@ def parse_cursor(cursor: Annotated[str | None, Query(max_length=400)] = None) ->
 
 
 Cursor = Annotated[Position | None, Depends(parse_cursor)]
+PageSize = Annotated[int, Query(ge=1, le=100, description="tweets per page")]
