@@ -87,10 +87,6 @@ class RulesProcessor:
             )
             return None
 
-    def current(self, rule_name: str) -> RolloutChanged | None:
-        stored = self.stored(rule_name)
-        return stored.event if stored else None
-
     async def handle(self, command: RolloutCommand, offset: int) -> RolloutChanged | None:
         """Apply the command found at ``offset``; the event now in force for its rule, or None
         when it was rejected (or, handled before, changed nothing then)."""

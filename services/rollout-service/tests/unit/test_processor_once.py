@@ -53,12 +53,12 @@ async def test_an_unreadable_stored_rule_reads_as_none_and_a_replace_repairs_it(
 ) -> None:
     table: dict[str, bytes] = {RULE: b"\xffnot json"}
     processor = RulesProcessor(table, AuditTrail(mongo_db), producer="rollout-service")
-    assert processor.current(RULE) is None
+    assert processor.stored(RULE) is None
     assert (
         await processor.handle(command(SetPercentage(percentage_bps=2_000)), 3) is None
     )  # no rule to change
     repaired = await processor.handle(command(ACME_REPLACE), 4)
-    assert isinstance(repaired, RolloutChanged) and processor.current(RULE) == repaired
+    assert isinstance(repaired, RolloutChanged) and parse_stored(table[RULE]).event == repaired
 
 
 async def test_the_faust_producer_is_idempotent_with_acks_all(
