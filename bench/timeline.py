@@ -21,15 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import DESCENDING, MongoClient
 
 from buybutton.auth import TokenIssuer, generate_signing_key
 from buybutton.events import RolloutChanged
 from buybutton.events.examples import MERCHANT, sample_events
 from buybutton.kafka.producer import EventPublisher
-from buybutton.kafka.provision import provision, registry_specs
 from devstack.service_process import running_service
+from devstack.topics import registry_topics_under
 
 RESULTS = Path(__file__).parent / "results" / "timeline.json"
 CONCURRENCY = 8
@@ -67,13 +66,7 @@ async def requests_per_second(
     return count / (time.perf_counter() - began)
 
 
-async def setup(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench")
-    await admin.start()
-    try:
-        await provision(admin, registry_specs(prefix))
-    finally:
-        await admin.close()
+async def publish_rules(bootstrap: str, prefix: str) -> None:
     publisher = await EventPublisher.start(bootstrap, client_id="bench", topic_prefix=prefix)
     try:
         sample = next(e for e in sample_events() if isinstance(e, RolloutChanged))
@@ -82,15 +75,6 @@ async def setup(bootstrap: str, prefix: str) -> None:
         )
     finally:
         await publisher.stop()
-
-
-async def teardown(bootstrap: str, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench")
-    await admin.start()
-    try:
-        await admin.delete_topics([spec.name for spec in registry_specs(prefix)])
-    finally:
-        await admin.close()
 
 
 async def measure(url: str, issuer: TokenIssuer, count: int) -> dict[str, float]:
@@ -149,7 +133,6 @@ def main() -> None:
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
     database = f"bench_timeline_{uuid.uuid4().hex[:8]}"
     private, public = generate_signing_key()
-    asyncio.run(setup(bootstrap, prefix))
     env = {
         "AUTH_PUBLIC_KEY": public,
         "KAFKA_TOPIC_PREFIX": prefix,
@@ -157,13 +140,13 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     try:
-        with running_service("tweet-service", env) as service:
+        with registry_topics_under(bootstrap, prefix), running_service("tweet-service", env) as service:
+            asyncio.run(publish_rules(bootstrap, prefix))
             figures = asyncio.run(measure(service.url, TokenIssuer(private), count))
             figures["raw_pymongo_page_of_20_per_s"] = raw_pages_per_second(
                 os.environ["MONGODB_URL"], database, count
             )
     finally:
-        asyncio.run(teardown(bootstrap, prefix))
         with MongoClient(os.environ["MONGODB_URL"]) as client:
             client.drop_database(database)
     ratio = figures["hello_world_healthz_per_s"] / figures["timeline_page_of_20_per_s"]

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +29,8 @@ from buybutton.auth import Principal, TokenIssuer, generate_signing_key
 from buybutton.kafka.producer import EventPublisher
 from buybutton.logging import configure_logging
 from buybutton.outbox import OutboxRelay
+from devstack.service_process import running_service
+from devstack.topics import registry_topics_under
 from vault_service.keyring import ConfiguredKeyRing
 from vault_service.profile import ENCRYPTED_FIELDS, ProfileIn
 from vault_service.vault import Vault
@@ -154,51 +153,35 @@ def http_figures(count: int, mongo_url: str, database: str) -> dict[str, float]:
     """The same saves and reads over HTTP against vault-service running as its own process,
     with GET /healthz (no database, no token) as the hello-world baseline of the HTTP stack."""
     private, public = generate_signing_key()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    prefix = f"bench-{uuid.uuid4().hex[:6]}."
     env = {
-        **os.environ,
         "ENVIRONMENT": "development",
         "MONGODB_URL": mongo_url,
         "AUTH_PUBLIC_KEY": public,
         "VAULT_MONGODB_DATABASE": database,
-        "VAULT_HTTP_PORT": str(port),
         "LOG_LEVEL": "WARNING",
-        "KAFKA_TOPIC_PREFIX": f"bench-{uuid.uuid4().hex[:6]}.",
+        "KAFKA_TOPIC_PREFIX": prefix,
     }
-    server = subprocess.Popen([sys.executable, "-m", "vault_service"], env=env, stdout=subprocess.DEVNULL)
     token = TokenIssuer(private).mint(
         "service", "checkout-service", audience="vault-service", scopes=["profiles:write", "payment:read"]
     )
-    try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
-        ) as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    http.get("/healthz").raise_for_status()
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError("vault-service did not start") from None
-                    time.sleep(0.1)
+    with (
+        registry_topics_under(os.environ["KAFKA_BOOTSTRAP_SERVERS"], prefix),
+        running_service("vault-service", env) as vault,
+        httpx.Client(base_url=vault.url, headers={"Authorization": f"Bearer {token}"}) as http,
+    ):
 
-            def save(n: int) -> None:
-                http.put(f"/v1/buyers/http-{n}/profile", json=PROFILE).raise_for_status()
+        def save(n: int) -> None:
+            http.put(f"/v1/buyers/http-{n}/profile", json=PROFILE).raise_for_status()
 
-            def read(n: int) -> None:
-                http.get(f"/v1/buyers/http-{n}/payment", params={"order_id": f"o-{n}"}).raise_for_status()
+        def read(n: int) -> None:
+            http.get(f"/v1/buyers/http-{n}/payment", params={"order_id": f"o-{n}"}).raise_for_status()
 
-            return {
-                "http_healthz_per_s": rate(count, lambda _: http.get("/healthz").raise_for_status()),
-                "http_save_per_s": rate(count, save),
-                "http_read_per_s": rate(count, read),
-            }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        return {
+            "http_healthz_per_s": rate(count, lambda _: http.get("/healthz").raise_for_status()),
+            "http_save_per_s": rate(count, save),
+            "http_read_per_s": rate(count, read),
+        }
 
 
 if __name__ == "__main__":

@@ -4,20 +4,18 @@ tests (Faust's start-up is the slow part; tests stay apart by using their own ru
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
 from rollout_support import AUDIENCE, Mint
 
 from buybutton.auth import TokenIssuer
-from buybutton.kafka.provision import provision, registry_specs
 from devstack.endpoints import Endpoints
+from devstack.topics import registry_topics_under
 from rollout_service.app import create_app
 from rollout_service.config import Settings
 
@@ -31,19 +29,6 @@ def admin(issuer: TokenIssuer) -> Mint:
         return {"Authorization": f"Bearer {token}"}
 
     return mint
-
-
-async def _provision(bootstrap: str, prefix: str, *, delete: bool = False) -> None:
-    admin_client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="rollout-tests")
-    await admin_client.start()
-    try:
-        specs = registry_specs(prefix)
-        if delete:
-            await admin_client.delete_topics([spec.name for spec in specs])
-        else:
-            await provision(admin_client, specs)
-    finally:
-        await admin_client.close()
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +45,10 @@ def module_settings(endpoints: Endpoints, signing_key: tuple[str, str]) -> Itera
         auth_public_key=signing_key[1],
         log_json=False,
     )
-    asyncio.run(_provision(settings.kafka_bootstrap_servers, settings.topic_prefix))
     try:
-        yield settings
+        with registry_topics_under(settings.kafka_bootstrap_servers, settings.topic_prefix):
+            yield settings
     finally:
-        asyncio.run(_provision(settings.kafka_bootstrap_servers, settings.topic_prefix, delete=True))
         with MongoClient(settings.mongodb_url) as client:
             client.drop_database(settings.database_name)
 
