@@ -5,8 +5,7 @@ settings, configures logging and serves.
 ``GET /healthz`` is the one endpoint that takes no credentials (load balancers and compose
 health checks call it); it reveals only the service name, and answers 503 with the problem when
 the service has set ``app.state.health_problem`` (a callable answering a problem or None) and it
-names one. Every other endpoint declares who may
-call it with ``buybutton.auth.require``.
+names one. Every other endpoint declares who may call it with ``buybutton.auth.require``.
 
 A request that fails validation answers 422 with, per problem, the field's location, a message
 and a type, but never the submitted value (it may be a card number or an address).
