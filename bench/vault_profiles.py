@@ -120,7 +120,7 @@ def main() -> None:
             ),
         }
         # its own database, so that every figure is taken on collections that grow from empty
-        # alike (FerretDB's SQLite backend scans a collection on update_one, so size matters)
+        # alike (a server that scans a collection on update_one would make size matter)
         figures.update(http_figures(count, mongo_url, f"{database}_http"))
     finally:
         client.drop_database(database)

@@ -4,7 +4,7 @@
 #   - .venv with exactly the pinned third-party packages of requirements.lock (hash-checked),
 #     plus this repository's own packages (shared, devstack, the services) as editable installs
 #   - docker-compose (Debian's package) for validating docker-compose.yml, when we are root
-# Kafka, FerretDB and stripe-mock are installed by `devstack up` itself (cached).
+# Kafka, SecantusDB and stripe-mock are installed by `devstack up` itself (cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

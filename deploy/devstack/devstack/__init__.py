@@ -1,7 +1,9 @@
-"""The local stack: real Apache Kafka (KRaft), FerretDB and stripe-mock as processes on 127.0.0.1.
+"""The local stack: real Apache Kafka (KRaft), SecantusDB and stripe-mock as processes on
+127.0.0.1.
 
 For machines without a Docker engine. ``devstack up`` installs each component once into a
-cache (Kafka jars through Maven, FerretDB and stripe-mock through the Go toolchain), starts
-them, and waits until each really answers; ``devstack down`` stops exactly what it started.
+cache (Kafka jars through Maven, SecantusDB from PyPI into its own virtual environment,
+stripe-mock through the Go toolchain), starts them, and waits until each really answers;
+``devstack down`` stops exactly what it started.
 Logs, pid files and data live in one ignored folder (``.devstack/`` at the repository root).
 """

@@ -26,7 +26,6 @@ class StackSettings(BaseSettings):
     kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
     kafka_heap: str = "1g"
     mongo_port: int = Field(default=27027, ge=1, le=65535)
-    ferretdb_debug_port: int = Field(default=27028, ge=1, le=65535)
     stripe_port: int = Field(default=12111, ge=1, le=65535)
     start_timeout_s: float = Field(default=120.0, gt=0)
     cache_dir: Path = Field(default_factory=_default_cache_dir)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from devstack.components import Component, FerretDB, Kafka, StripeMock
+from devstack.components import Component, Kafka, SecantusDB, StripeMock
 from devstack.components.base import exclusive
 from devstack.components.service import PLATFORM_SERVICES, PlatformService
 from devstack.config import StackSettings
@@ -56,9 +56,9 @@ class Stack:
         self.settings = settings or StackSettings()
         self.report = report
         self.kafka = Kafka(self.settings)
-        self.ferretdb = FerretDB(self.settings)
+        self.mongodb = SecantusDB(self.settings)
         self.stripe_mock = StripeMock(self.settings)
-        self.infrastructure: list[Component] = [self.kafka, self.ferretdb, self.stripe_mock]
+        self.infrastructure: list[Component] = [self.kafka, self.mongodb, self.stripe_mock]
         self.services: list[Component] = [
             PlatformService(self.settings, spec, self.endpoints()) for spec in PLATFORM_SERVICES
         ]
@@ -67,7 +67,7 @@ class Stack:
     def endpoints(self) -> Endpoints:
         return Endpoints(
             kafka_bootstrap=self.kafka.address,
-            mongodb_url=self.ferretdb.url,
+            mongodb_url=self.mongodb.url,
             stripe_api_base=self.stripe_mock.url,
         )
 

@@ -1,8 +1,8 @@
 """The stack's components, in start order."""
 
 from devstack.components.base import Component, MissingTool
-from devstack.components.ferretdb import FerretDB
 from devstack.components.kafka import Kafka
+from devstack.components.secantusdb import SecantusDB
 from devstack.components.stripe_mock import StripeMock
 
-__all__ = ["Component", "FerretDB", "Kafka", "MissingTool", "StripeMock"]
+__all__ = ["Component", "Kafka", "MissingTool", "SecantusDB", "StripeMock"]
