@@ -1,46 +1,40 @@
-"""The outbox: events stored in the same MongoDB document as the state change that caused them
-(one atomic write; FerretDB and MongoDB both guarantee single-document atomicity), then sent to
-Kafka by ``OutboxRelay``, which retries until the broker acknowledges and only then removes
-them. At-least-once: a crash between the send and the removal sends again; consumers
-deduplicate by event_id.
+"""The outbox relay: publishes the events that units of work (buybutton.unit_of_work) stored
+beside the state that caused them, and removes them once the broker has acknowledged them.
 
-Document shape: ``{..., "outbox": [{"event_id": ..., "event": {...}}], "outbox_pending": true}``.
-Write with ``with_outbox`` (an update) or ``new_outbox`` (an inserted document); the indexed
-``outbox_pending`` flag lets the relay find pending documents without scanning the collection.
+Any number of relays may run over the same collections (one per service instance). A relay
+first claims a document with a lease (one ``find_one_and_update`` on the indexed
+``outbox_pending`` flag: only documents whose lease is absent or expired), publishes its entries
+in sequence order and waits for the acknowledgement (acks=all), then removes exactly the entries
+it sent and gives the lease back, both conditional on still holding it. So:
+
+- an aggregate's events are published by one relay at a time, in sequence order, and a newer
+  entry never leaves before an older one of the same aggregate;
+- a relay that dies (SIGKILL) leaves its leases to expire, and another relay sends again: at
+  least once, with the same event ids and sequence numbers, so readers drop the repeat;
+- a document whose publish fails keeps its lease until it expires (its back-off) while the
+  relay goes on with the others: one failing document blocks nobody;
+- a relay gives up a publish after ``publish_timeout_s``, well inside its lease, so it does not
+  send under a lease another relay holds (the producer's request timeout must stay below the
+  lease too; see buybutton.kafka.producer.PRODUCER_SETTINGS).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from pymongo import ReturnDocument
 from pymongo.collection import Collection
 
 from buybutton.events import Event, model_for
 from buybutton.kafka.producer import EventPublisher
-from buybutton.locks import KeyedLocks
 
 log = structlog.get_logger(__name__)
-
-
-def outbox_entry(event: Event) -> dict[str, Any]:
-    return {"event_id": event.event_id, "event": event.model_dump(mode="json")}
-
-
-def with_outbox(update: dict[str, Any], *events: Event) -> dict[str, Any]:
-    """``update`` (a MongoDB update document) that also appends ``events`` to the outbox."""
-    merged = {operator: dict(fields) for operator, fields in update.items()}
-    merged.setdefault("$push", {})["outbox"] = {"$each": [outbox_entry(e) for e in events]}
-    merged.setdefault("$set", {})["outbox_pending"] = True
-    return merged
-
-
-def new_outbox(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The outbox fields of a document inserted with these pending entries."""
-    return {"outbox": entries, "outbox_pending": bool(entries)}
 
 
 def event_of(entry: dict[str, Any]) -> Event:
@@ -49,52 +43,111 @@ def event_of(entry: dict[str, Any]) -> Event:
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of the given collections, oldest document first."""
+    """Publishes pending outbox entries of the given collections (see the module's doc)."""
 
     def __init__(
         self,
         collections: Sequence[Collection[Any]],
         publisher: EventPublisher,
         *,
+        lease_s: float = 60.0,
+        publish_timeout_s: float = 20.0,
         idle_interval_s: float = 0.2,
         batch_size: int = 100,
-        document_locks: KeyedLocks | None = None,
     ) -> None:
-        """``document_locks``: the same locks the service's own writers of these documents hold
-        (see buybutton.locks), so that removing sent entries never overwrites their updates."""
-        self.document_locks = document_locks or KeyedLocks()
+        if publish_timeout_s >= lease_s:
+            raise ValueError("publish_timeout_s must be shorter than lease_s")
         self.collections = list(collections)
         self.publisher = publisher
+        self.owner = f"relay-{uuid.uuid4().hex}"
+        self.lease = timedelta(seconds=lease_s)
+        self.publish_timeout_s = publish_timeout_s
         self.idle_interval_s = idle_interval_s
         self.batch_size = batch_size
         self.published = 0
+        self.failed_documents = 0
 
     def ensure_indexes(self) -> None:
         for collection in self.collections:
             collection.create_index("outbox_pending")
 
-    def _pending(self, collection: Collection[Any]) -> list[dict[str, Any]]:
-        query = {"outbox_pending": True}
-        return list(collection.find(query, {"outbox": 1}).limit(self.batch_size))
+    def _claim(self, collection: Collection[Any]) -> dict[str, Any] | None:
+        now = datetime.now(UTC)
+        return collection.find_one_and_update(
+            {"outbox_pending": True, "$or": [{"lease": None}, {"lease.until": {"$lt": now}}]},
+            {"$set": {"lease": {"owner": self.owner, "until": now + self.lease}}},
+            projection={"outbox": 1, "lease": 1},
+            return_document=ReturnDocument.AFTER,
+        )
 
-    def _remove_sent(self, collection: Collection[Any], document_id: Any, sent: list[dict[str, Any]]) -> None:
-        with self.document_locks.hold((collection.name, document_id)):
-            collection.update_one({"_id": document_id}, {"$pullAll": {"outbox": sent}})
-            collection.update_one(
-                {"_id": document_id, "outbox": {"$size": 0}}, {"$set": {"outbox_pending": False}}
-            )
+    def _release(self, collection: Collection[Any], document_id: Any, sent: list[dict[str, Any]]) -> None:
+        """Remove the entries sent (as read, so they compare equal; entries added meanwhile
+        stay) and give the lease back, if this relay still holds it."""
+        mine = {"_id": document_id, "lease.owner": self.owner}
+        collection.update_one(mine, {"$pullAll": {"outbox": sent}, "$unset": {"lease": ""}})
+        collection.update_one(
+            {"_id": document_id, "outbox": {"$size": 0}, "lease": None}, {"$set": {"outbox_pending": False}}
+        )
+
+    async def _publish(self, documents: list[dict[str, Any]]) -> None:
+        """Publish the entries of ``documents``, each document's in sequence order."""
+        events = [
+            event_of(entry)
+            for document in documents
+            for entry in sorted(document.get("outbox", []), key=lambda e: e.get("sequence") or 0)
+        ]
+        await asyncio.wait_for(self.publisher.publish_all(events), self.publish_timeout_s)
+
+    async def _claim_batch(self, collection: Collection[Any]) -> list[dict[str, Any]]:
+        claimed: list[dict[str, Any]] = []
+        while len(claimed) < self.batch_size:
+            document = await asyncio.to_thread(self._claim, collection)
+            if document is None:
+                break
+            claimed.append(document)
+        return claimed
+
+    async def _published_of(
+        self, collection: Collection[Any], claimed: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The claimed documents whose entries the broker acknowledged: all of them at once, or,
+        when that fails, one by one, so that one failing document holds back no other."""
+        try:
+            await self._publish(claimed)
+            return claimed
+        except Exception as error:
+            if len(claimed) == 1:
+                self._log_failed(collection, error)
+                return []
+        published: list[dict[str, Any]] = []
+        for document in claimed:
+            try:
+                await self._publish([document])
+                published.append(document)
+            except Exception as error:
+                self._log_failed(collection, error)
+        return published
+
+    def _log_failed(self, collection: Collection[Any], error: Exception) -> None:
+        # the lease stays until it expires: that is this document's back-off
+        self.failed_documents += 1
+        log.warning(
+            "outbox document not relayed; retried when its lease expires",
+            collection=collection.name,
+            error_class=type(error).__name__,
+        )
 
     async def relay_once(self) -> int:
+        """Claim up to ``batch_size`` documents per collection, publish, release; the count sent."""
         sent = 0
         for collection in self.collections:
-            for document in await asyncio.to_thread(self._pending, collection):
-                entries = document["outbox"]
-                await self.publisher.publish_all([event_of(e) for e in entries])
-                # remove exactly the entries sent (as read, so they compare equal); entries
-                # added meanwhile stay for the next round. ($pullAll, not a conditional $pull:
-                # FerretDB 1.x ignores conditions inside $pull.)
-                await asyncio.to_thread(self._remove_sent, collection, document["_id"], entries)
-                sent += len(entries)
+            claimed = await self._claim_batch(collection)
+            if not claimed:
+                continue
+            for document in await self._published_of(collection, claimed):
+                outbox = document.get("outbox", [])
+                await asyncio.to_thread(self._release, collection, document["_id"], outbox)
+                sent += len(outbox)
         self.published += sent
         return sent
 

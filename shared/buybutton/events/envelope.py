@@ -1,8 +1,8 @@
 """The envelope every event carries, and the base model each event extends.
 
 An event is a small past-tense fact. The envelope (event_id, event_type, schema_version,
-occurred_at, correlation_id, causation_id, producer) sits beside the event's own fields in one
-flat JSON object; event_type and schema_version are also sent as Kafka headers. Readers are
+occurred_at, correlation_id, causation_id, producer, and the aggregate's sequence number when
+a unit of work wrote it) sits beside the event's own fields in one flat JSON object; event_type and schema_version are also sent as Kafka headers. Readers are
 tolerant: unknown fields are ignored. A breaking change is a new schema_version (a new model).
 """
 
@@ -48,6 +48,12 @@ class Event(BaseModel):
     correlation_id: Identifier = Field(description="the order or tweet this event belongs to")
     causation_id: str | None = Field(default=None, description="event_id of the cause")
     producer: Identifier = Field(description="the service that wrote the event")
+    sequence: int | None = Field(
+        default=None,
+        ge=1,
+        description="the aggregate's event sequence number, set by the unit of work that wrote "
+        "it: per key, readers keep the highest they have seen and drop the rest",
+    )
 
     @property
     def key(self) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -21,12 +22,26 @@ def snapshot_path(model: type[Event]) -> Path:
     return SNAPSHOTS / f"{model.type_name()}.v{model.version()}.json"
 
 
+def only_adds_optional_fields(published: dict[str, Any], current: dict[str, Any]) -> bool:
+    """True when ``current`` reads and writes everything ``published`` did: every published
+    property unchanged, nothing newly required (tolerant readers ignore what they do not know)."""
+    old_properties, new_properties = published.get("properties", {}), current.get("properties", {})
+    return (
+        all(new_properties.get(name) == schema for name, schema in old_properties.items())
+        and set(current.get("required", [])) <= set(published.get("required", []))
+        and {k: v for k, v in published.items() if k != "properties"}
+        == {k: v for k, v in current.items() if k != "properties"}
+    )
+
+
 @pytest.mark.parametrize("model", ALL_EVENTS, ids=lambda m: m.__name__)
 def test_schema_matches_snapshot_of_its_version(model: type[Event]) -> None:
     schema = json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
     path = snapshot_path(model)
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" and not path.exists():
-        path.write_text(schema)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        # a new version, or a compatible change of a published one (optional fields added)
+        if not path.exists() or only_adds_optional_fields(json.loads(path.read_text()), json.loads(schema)):
+            path.write_text(schema)
     assert path.exists(), f"no snapshot for {path.name}: run UPDATE_SNAPSHOTS=1 make test-unit"
     assert path.read_text() == schema, (
         f"{model.__name__} v{model.version()} changed shape. A published version never changes: "
@@ -107,3 +122,11 @@ def test_event_type_cannot_be_overridden() -> None:
     body = {**clicked.model_dump(mode="json"), "event_type": "PaymentCaptured"}
     with pytest.raises(ValidationError):
         BuyClicked.model_validate(body)
+
+
+def test_a_compatible_change_adds_only_optional_fields() -> None:
+    published = {"properties": {"a": {"type": "string"}}, "required": ["a"], "title": "X"}
+    assert only_adds_optional_fields(published, {**published, "properties": {"a": {"type": "string"}, "b": {}}})
+    assert not only_adds_optional_fields(published, {**published, "required": ["a", "b"]})
+    assert not only_adds_optional_fields(published, {**published, "properties": {"a": {"type": "integer"}}})
+    assert not only_adds_optional_fields(published, {**published, "properties": {}})
