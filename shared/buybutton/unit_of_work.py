@@ -13,8 +13,8 @@ writes, in one atomic update conditional on the version it read:
   redelivered cause finds its mark and changes nothing, re-emitting nothing new.
 
 A write that loses a race (another instance changed the aggregate first) reads again and
-decides again; after ``attempts`` lost races it raises ConcurrentChange, a transient failure
-that callers retry. Nothing here assumes it is the only instance: correctness rests on the
+decides again, after a short random pause; after ``attempts`` lost races it raises
+ConcurrentChange, a transient failure that callers retry. Nothing here assumes it is the only instance: correctness rests on the
 database's single-document atomicity alone (the conformance suite in tests/conformance).
 
 Document shape: ``{_id, <state fields>, version, sequence, inbox: [cause ids, newest last],
@@ -29,7 +29,9 @@ no database; ``MongoAggregateStore`` is the real one.
 from __future__ import annotations
 
 import copy
+import random
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +47,7 @@ from buybutton.faults import TransientFailure
 RESERVED = frozenset({"_id", "version", "sequence", "inbox", "outbox", "outbox_pending", "lease"})
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d3c2e-8f5b-4a59-9d67-2b8f0c4e7a10")
 DEFAULT_INBOX_SIZE = 200
+MAX_RACE_BACKOFF_S = 0.05
 
 
 class ConcurrentChange(TransientFailure):
@@ -146,10 +149,14 @@ class AggregateStore(ABC):
         seen the cause; False when it is not (someone else wrote first)."""
 
     def apply(
-        self, aggregate_id: str, decide: Decide, *, cause: str | None = None, attempts: int = 10
+        self, aggregate_id: str, decide: Decide, *, cause: str | None = None, attempts: int = 16
     ) -> Outcome:
-        """Decide on the aggregate as it is and commit the change; see the module's doc."""
-        for _ in range(attempts):
+        """Decide on the aggregate as it is and commit the change; see the module's doc. A lost
+        race waits a random, growing moment (at most MAX_RACE_BACKOFF_S) before reading again,
+        so that many writers of one aggregate take turns instead of colliding again."""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(random.uniform(0, min(MAX_RACE_BACKOFF_S, 0.001 * 2**attempt)))
             aggregate = self.load(aggregate_id)
             if cause is not None and cause in aggregate.inbox:
                 return Outcome(aggregate, duplicate=True)

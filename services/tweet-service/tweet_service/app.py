@@ -18,7 +18,6 @@ from fastapi import FastAPI
 from pymongo import MongoClient
 
 from buybutton.kafka.producer import EventPublisher
-from buybutton.locks import KeyedLocks
 from buybutton.outbox import OutboxRelay
 from buybutton.rollout_replica import RulesReplica
 from buybutton.service import service_app
@@ -37,11 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
             client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
             stack.callback(client.close)
             db = client[settings.database_name]
-            locks = KeyedLocks()  # one set for the stores' writers and the outbox relay
-            app.state.merchants = merchants = Merchants(
-                db, default_fee_bps=settings.default_fee_bps, document_locks=locks
-            )
-            app.state.tweets = tweets = Tweets(db, document_locks=locks)
+            app.state.merchants = merchants = Merchants(db, default_fee_bps=settings.default_fee_bps)
+            app.state.tweets = tweets = Tweets(db)
             await asyncio.to_thread(merchants.ensure_indexes)
             await asyncio.to_thread(tweets.ensure_indexes)
             replica = RulesReplica(
@@ -61,7 +57,6 @@ def create_app(settings: Settings) -> FastAPI:
             relay = OutboxRelay(
                 [tweets.collection, merchants.merchants],
                 publisher,
-                document_locks=locks,
                 idle_interval_s=settings.outbox_idle_s,
             )
             await asyncio.to_thread(relay.ensure_indexes)

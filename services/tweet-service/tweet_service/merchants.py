@@ -1,10 +1,12 @@
 """Partner merchants and their API keys.
 
 Owns (MongoDB): ``merchants`` {_id: merchant_id, name, stripe_account_id, fee_bps, created_at,
-version, outbox}, ``api_keys`` {_id: key_id, merchant_id, secret_hash, created_at, revoked_at}. A key is
-stored only as the hash of its secret (buybutton.api_keys) and shown once, when issued; a
-revoked key never authenticates again. Produces, through the outbox in the merchant's document:
-MerchantProfileChanged (the selling terms checkout charges by; never a key).
+and the unit of work's fields}, ``api_keys`` {_id: key_id, merchant_id, secret_hash, created_at,
+revoked_at}. A key is stored only as the hash of its secret (buybutton.api_keys) and shown
+once, when issued; a revoked key never authenticates again. Produces, through the outbox in the
+merchant's document: MerchantProfileChanged (the selling terms checkout charges by; never a
+key), numbered in the merchant's sequence, so that on the compacted topic the newest terms are
+the terms stored.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ from typing import Any
 
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
 from buybutton.api_keys import InvalidApiKey, IssuedKey, issue_api_key, parse_api_key, secret_matches
 from buybutton.events import MerchantProfileChanged
-from buybutton.locks import KeyedLocks
-from buybutton.outbox import new_outbox, outbox_entry, with_outbox
+from buybutton.unit_of_work import Aggregate, Change, ConcurrentChange, MongoAggregateStore
 from tweet_service.clock import stored_now
 
 PRODUCER = "tweet-service"
@@ -47,9 +47,11 @@ class Merchant:
     created_at: datetime
 
     @classmethod
-    def of(cls, document: dict[str, Any]) -> Merchant:
+    def of(cls, merchant: Aggregate) -> Merchant:
+        document = merchant.state
+        assert document is not None
         return cls(
-            merchant_id=document["_id"],
+            merchant_id=merchant.id,
             name=document["name"],
             stripe_account_id=document["stripe_account_id"],
             fee_bps=document["fee_bps"],
@@ -57,10 +59,10 @@ class Merchant:
         )
 
 
-def _terms_of(document: dict[str, Any]) -> MerchantProfileChanged:
+def _terms_of(merchant_id: str, document: dict[str, Any]) -> MerchantProfileChanged:
     return MerchantProfileChanged(
-        merchant_id=document["_id"],
-        correlation_id=document["_id"],
+        merchant_id=merchant_id,
+        correlation_id=merchant_id,
         producer=PRODUCER,
         name=document["name"],
         stripe_account_id=document["stripe_account_id"],
@@ -69,59 +71,55 @@ def _terms_of(document: dict[str, Any]) -> MerchantProfileChanged:
 
 
 class Merchants:
-    def __init__(
-        self, db: Database[dict[str, Any]], *, default_fee_bps: int, document_locks: KeyedLocks | None = None
-    ) -> None:
-        """``document_locks``: the ones the outbox relay holds too (see buybutton.locks)."""
+    def __init__(self, db: Database[dict[str, Any]], *, default_fee_bps: int) -> None:
         self.merchants: Collection[dict[str, Any]] = db["merchants"]
         self.api_keys: Collection[dict[str, Any]] = db["api_keys"]
+        self.store = MongoAggregateStore(self.merchants)
         self.default_fee_bps = default_fee_bps
-        self.document_locks = document_locks or KeyedLocks()
 
     def ensure_indexes(self) -> None:
         self.api_keys.create_index("merchant_id")
 
     def create(self, merchant_id: str, *, name: str, stripe_account_id: str, fee_bps: int | None) -> Merchant:
-        document = {
-            "_id": merchant_id,
+        state = {
             "name": name,
             "stripe_account_id": stripe_account_id,
             "fee_bps": self.default_fee_bps if fee_bps is None else fee_bps,
             "created_at": stored_now(),
-            "version": 1,
         }
-        document.update(new_outbox([outbox_entry(_terms_of(document))]))
-        try:
-            self.merchants.insert_one(document)
-        except DuplicateKeyError:
-            raise MerchantExists(merchant_id) from None
-        return Merchant.of(document)
+
+        def decide(merchant: Aggregate) -> Change:
+            if merchant.exists:
+                raise MerchantExists(merchant_id)
+            return Change(state, [_terms_of(merchant_id, state)])
+
+        return Merchant.of(self.store.apply(merchant_id, decide).aggregate)
 
     def get(self, merchant_id: str) -> Merchant:
-        document = self.merchants.find_one({"_id": merchant_id})
-        if document is None:
+        merchant = self.store.load(merchant_id)
+        if not merchant.exists:
             raise UnknownMerchant(merchant_id)
-        return Merchant.of(document)
+        return Merchant.of(merchant)
 
-    def update(self, merchant_id: str, changes: dict[str, Any], attempts: int = 5) -> Merchant:
-        """Apply ``changes``, published as the merchant's new terms. Written only if nobody
-        changed the merchant since it was read (else read again), so that the last terms on the
-        topic are always the terms stored, whichever instance wrote them."""
-        with self.document_locks.hold((self.merchants.name, merchant_id)):
-            for _ in range(attempts):
-                current = self.merchants.find_one({"_id": merchant_id}, {"outbox": 0})
-                if current is None:
-                    raise UnknownMerchant(merchant_id)
-                changed = {k: v for k, v in changes.items() if current.get(k) != v}
-                if not changed:
-                    return Merchant.of(current)
-                version = current["version"]
-                update = with_outbox(
-                    {"$set": {**changed, "version": version + 1}}, _terms_of({**current, **changed})
-                )
-                if self.merchants.update_one({"_id": merchant_id, "version": version}, update).matched_count:
-                    return self.get(merchant_id)
-        raise MerchantChangedMeanwhile(merchant_id)
+    def update(self, merchant_id: str, changes: dict[str, Any]) -> Merchant:
+        """Apply ``changes``, published as the merchant's new terms. Each change is written
+        only if nobody changed the merchant since it was read (else decided again), and its
+        event carries the merchant's next sequence number, so that the newest terms on the topic
+        are always the terms stored, whichever instance wrote them."""
+
+        def decide(merchant: Aggregate) -> Change | None:
+            if merchant.state is None:
+                raise UnknownMerchant(merchant_id)
+            changed = {k: v for k, v in changes.items() if merchant.state.get(k) != v}
+            if not changed:
+                return None
+            state = {**merchant.state, **changed}
+            return Change(state, [_terms_of(merchant_id, state)])
+
+        try:
+            return Merchant.of(self.store.apply(merchant_id, decide).aggregate)
+        except ConcurrentChange:
+            raise MerchantChangedMeanwhile(merchant_id) from None
 
     def issue_key(self, merchant_id: str) -> IssuedKey:
         self.get(merchant_id)

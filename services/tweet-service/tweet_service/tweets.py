@@ -1,15 +1,16 @@
 """Tweets and the products they sell.
 
-Owns (MongoDB): ``tweets`` {_id: tweet_id, merchant_id, text, posted_at, product | None,
-version, outbox}. A product lives in the tweet that sells it (product.variants carry the stock).
-Produces, through the outbox in the same document as the change (one atomic write):
-TweetWithProductPosted, ProductRestocked, ProductPriceChanged. Every change of a tweet is
-conditional on the version it read (safe with several instances) and holds the document's lock
-(FerretDB with SQLite does not serialise concurrent updates of one document; see buybutton.locks).
+Owns (MongoDB): ``tweets`` {_id: tweet_id, merchant_id, text, posted_at, product | None, and the
+unit of work's fields}. A product lives in the tweet that sells it (product.variants carry the
+stock). Produces, through the outbox in the same document as the change (one unit of work, one
+atomic write): TweetWithProductPosted, ProductRestocked, ProductPriceChanged, numbered in the
+tweet's sequence. Every change is a decision on the tweet as read, written only if nobody
+changed it meanwhile, so any number of instances may change one tweet at once.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -20,15 +21,14 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from buybutton.events import Event, Product, ProductPriceChanged, ProductRestocked, TweetWithProductPosted
-from buybutton.locks import KeyedLocks
 from buybutton.money import Money
-from buybutton.outbox import new_outbox, outbox_entry, with_outbox
+from buybutton.unit_of_work import Aggregate, Change, ConcurrentChange, MongoAggregateStore
 from tweet_service.clock import stored_now
 from tweet_service.inputs import ProductIn, TweetIn
 
 PRODUCER = "tweet-service"
 MAX_STOCK = 1_000_000
-WITHOUT_OUTBOX = {"outbox": 0, "outbox_pending": 0}
+WITHOUT_OUTBOX = {"outbox": 0, "outbox_pending": 0, "inbox": 0, "lease": 0}
 Cursor = tuple[datetime, str]
 
 
@@ -52,11 +52,16 @@ def product_of(product: ProductIn, product_id: str) -> Product:
     )
 
 
+def _shown(tweet: Aggregate) -> dict[str, Any]:
+    """A tweet as the routes show it: its state, id and version."""
+    assert tweet.state is not None
+    return {"_id": tweet.id, **tweet.state, "version": tweet.version}
+
+
 class Tweets:
-    def __init__(self, db: Database[dict[str, Any]], *, document_locks: KeyedLocks | None = None) -> None:
-        """``document_locks``: the ones the outbox relay holds too (see buybutton.locks)."""
+    def __init__(self, db: Database[dict[str, Any]]) -> None:
         self.collection: Collection[dict[str, Any]] = db["tweets"]
-        self.document_locks = document_locks or KeyedLocks()
+        self.store = MongoAggregateStore(self.collection)
 
     def ensure_indexes(self) -> None:
         self.collection.create_index([("posted_at", DESCENDING), ("_id", DESCENDING)])
@@ -80,23 +85,20 @@ class Tweets:
                     product=product,
                 )
             )
-        document = {
-            "_id": tweet_id,
+        state = {
             "merchant_id": merchant_id,
             "text": tweet.text,
             "posted_at": stored_now(),
             "product": product.model_dump(mode="json") if product else None,
-            "version": 1,
-            **new_outbox([outbox_entry(e) for e in events]),
         }
-        self.collection.insert_one(document)
-        return {k: v for k, v in document.items() if k not in WITHOUT_OUTBOX}
+        outcome = self.store.apply(tweet_id, lambda _: Change(state, events))
+        return _shown(outcome.aggregate)
 
     def restock(self, merchant_id: str, tweet_id: str, sku: str, units: int) -> dict[str, Any]:
         def change(product: dict[str, Any]) -> tuple[dict[str, Any], Event]:
             variant = next((v for v in product["variants"] if v["variant_id"] == sku), None)
             if variant is None:
-                raise UnknownTweet(f"the product has no variant {sku}")
+                raise UnknownTweet("the product has no such variant")
             if variant["stock"] + units > MAX_STOCK:
                 raise TweetProblem(f"stock of a variant cannot exceed {MAX_STOCK} units")
             variant["stock"] += units
@@ -109,7 +111,7 @@ class Tweets:
                 variant_id=sku,
                 units_added=units,
             )
-            return {"product.variants": product["variants"]}, event
+            return product, event
 
         return self._change_product(merchant_id, tweet_id, change)
 
@@ -131,7 +133,7 @@ class Tweets:
                 price=price,
                 previous_price=previous,
             )
-            return {"product.price": price.model_dump(mode="json")}, event
+            return {**product, "price": price.model_dump(mode="json")}, event
 
         return self._change_product(merchant_id, tweet_id, change)
 
@@ -140,28 +142,25 @@ class Tweets:
         merchant_id: str,
         tweet_id: str,
         change: Callable[[dict[str, Any]], tuple[dict[str, Any], Event] | None],
-        attempts: int = 5,
     ) -> dict[str, Any]:
-        """Apply ``change`` to the tweet's product as read (None: nothing to change), written only
-        if nobody changed the tweet meanwhile (else read again, up to ``attempts`` times)."""
-        with self.document_locks.hold((self.collection.name, tweet_id)):
-            for _ in range(attempts):
-                current = self.collection.find_one(
-                    {"_id": tweet_id, "merchant_id": merchant_id}, WITHOUT_OUTBOX
-                )
-                if current is None:
-                    raise UnknownTweet("no such tweet of this merchant")
-                if current["product"] is None:
-                    raise TweetProblem("this tweet sells no product")
-                outcome = change(current["product"])
-                if outcome is None:
-                    return current
-                fields, event = outcome
-                version = current["version"]
-                update = with_outbox({"$set": {**fields, "version": version + 1}}, event)
-                if self.collection.update_one({"_id": tweet_id, "version": version}, update).matched_count:
-                    return self.get(tweet_id) or current
-        raise TweetProblem("the tweet kept changing; try again")
+        """Apply ``change`` to the tweet's product as read: it answers the new product and its
+        event, or None when nothing changes (and so nothing is published)."""
+
+        def decide(tweet: Aggregate) -> Change | None:
+            if tweet.state is None or tweet.state["merchant_id"] != merchant_id:
+                raise UnknownTweet("no such tweet of this merchant")
+            if tweet.state["product"] is None:
+                raise TweetProblem("this tweet sells no product")
+            outcome = change(copy.deepcopy(tweet.state["product"]))
+            if outcome is None:
+                return None
+            product, event = outcome
+            return Change({**tweet.state, "product": product}, [event])
+
+        try:
+            return _shown(self.store.apply(tweet_id, decide).aggregate)
+        except ConcurrentChange:
+            raise TweetProblem("the tweet kept changing; try again") from None
 
     def _check_related(self, merchant_id: str, product_ids: list[str]) -> None:
         wanted = set(product_ids)
