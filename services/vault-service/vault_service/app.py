@@ -22,6 +22,7 @@ from buybutton.kafka.consumer import ConsumeLoop
 from buybutton.kafka.producer import EventPublisher
 from buybutton.outbox import OutboxRelay
 from buybutton.service import service_app
+from buybutton.unit_of_work import MongoAggregateStore
 from vault_service.api import router
 from vault_service.config import Settings
 from vault_service.fields import DecryptionFailed
@@ -53,14 +54,16 @@ def create_app(settings: Settings) -> FastAPI:
             client_id=settings.service_name,
             topic_prefix=settings.topic_prefix,
         )
-        app.state.outbox = OutboxRelay(
-            [vault.profiles, vault.erasures], publisher, document_locks=vault.document_locks
-        )
+        app.state.outbox = OutboxRelay([vault.profiles], publisher)
         app.state.outbox.ensure_indexes()
         payments = ConsumeLoop(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=settings.service_name,
-            routes={PaymentCaptured: partial(record_paid_order, paid_orders=vault.paid_orders)},
+            routes={
+                PaymentCaptured: partial(
+                    record_paid_order, paid_orders=MongoAggregateStore(vault.paid_orders)
+                )
+            },
             publisher=publisher,
         )
         await payments.start()

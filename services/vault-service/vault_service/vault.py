@@ -3,13 +3,17 @@ wrapped by a versioned master key and kept in its own collection.
 
 Owns (MongoDB): ``data_keys`` {_id: buyer_id, key_id, master_version, wrapped}, kept in a
 database of its own (the key store) so that it can be backed up on its own, short, schedule,
-``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, outbox},
-``audit`` (one record per decrypted read), ``erasures`` {_id: buyer:key_id, outbox},
-``retired_master_keys``, ``paid_orders`` (see paid_orders.py).
-Produces (through the outbox): BuyerProfileSaved, BuyerDataErased.
+``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, and the unit of
+work's fields}, ``audit`` (one record per decrypted read), ``retired_master_keys``,
+``paid_orders`` (see paid_orders.py).
+Produces, through the profile's outbox (one unit of work per change, so a buyer's events keep
+their order): BuyerProfileSaved, BuyerDataErased.
 
 Erasure is crypto-shredding: the data key is deleted first, so every copy of the buyer's
-ciphertext anywhere (this database, its backups) is unreadable from then on.
+ciphertext anywhere (this database, its backups) is unreadable from then on; then the profile
+becomes a tombstone {erased_key_id, erased_at, requested_by} that holds no buyer data, and
+carries BuyerDataErased. A save that raced the erasure with the erased key is decided again
+with a new key, so no ciphertext is ever stored under a destroyed key.
 """
 
 from __future__ import annotations
@@ -29,8 +33,7 @@ from pymongo.database import Database
 
 from buybutton.auth import Principal
 from buybutton.events import BuyerDataErased, BuyerProfileSaved
-from buybutton.locks import KeyedLocks
-from buybutton.outbox import new_outbox, outbox_entry, with_outbox
+from buybutton.unit_of_work import Aggregate, Change, MongoAggregateStore
 from vault_service.fields import new_data_key, seal, unseal
 from vault_service.keyring import MasterKeyRing
 from vault_service.profile import ENCRYPTED_FIELDS, Consents, ProfileIn
@@ -38,6 +41,10 @@ from vault_service.profile import ENCRYPTED_FIELDS, Consents, ProfileIn
 PRODUCER = "vault-service"
 log = structlog.get_logger(__name__)
 Progress = Callable[[int, int], None]
+
+
+class _KeyErasedMeanwhile(Exception):
+    """The data key a save sealed with was erased before the save was written."""
 
 
 class KeyStillInUse(Exception):
@@ -58,15 +65,12 @@ class Vault:
         *,
         keystore: Database[dict[str, Any]] | None = None,
     ) -> None:
-        """``keystore`` holds the data keys (default: ``db`` itself, as in unit tests).
-        ``document_locks`` serialise this process's writes of one profile or erasure document;
-        its outbox relay must hold the same ones (see buybutton.locks)."""
-        self.document_locks = KeyedLocks()
+        """``keystore`` holds the data keys (default: ``db`` itself, as in unit tests)."""
         self.keyring = keyring
         self.data_keys = (keystore if keystore is not None else db)["data_keys"]
         self.profiles = db["profiles"]
         self.audit = db["audit"]
-        self.erasures = db["erasures"]
+        self.store = MongoAggregateStore(self.profiles)
         self.retired = db["retired_master_keys"]
         self.paid_orders = db["paid_orders"]
         self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vault-io")
@@ -105,41 +109,54 @@ class Vault:
         return str(key_doc["key_id"]), self._unwrap(key_doc, buyer_id), int(key_doc["master_version"])
 
     # --- profiles --------------------------------------------------------------------------
-    def save(self, buyer_id: str, profile: ProfileIn, *, actor: Principal) -> None:
+    def save(self, buyer_id: str, profile: ProfileIn, *, actor: Principal, attempts: int = 5) -> None:
+        for _ in range(attempts):
+            try:
+                self._save_once(buyer_id, profile)
+            except _KeyErasedMeanwhile:
+                continue  # the next attempt creates a new data key
+            log.info(
+                "profile saved",
+                buyer_id=buyer_id,
+                actor=actor.label,
+                fields_saved=sorted(profile.encrypted_values()),
+            )
+            return
+        raise _KeyErasedMeanwhile(buyer_id)
+
+    def _save_once(self, buyer_id: str, profile: ProfileIn) -> None:
         key_id, key, version = self._data_key_for_writing(buyer_id)
         sealed = {
             name: Binary(seal(key, json.dumps(value).encode(), buyer_id=buyer_id, field=name, key_id=key_id))
             for name, value in profile.encrypted_values().items()
         }
-        event = BuyerProfileSaved(
+        state = {
+            "key_id": key_id,
+            "fields": sealed,
+            "consents": profile.consents.model_dump(),
+            "updated_at": datetime.now(UTC),
+        }
+        saved = BuyerProfileSaved(
             buyer_id=buyer_id,
             correlation_id=buyer_id,
             producer=PRODUCER,
             fields_saved=sorted(sealed),
             key_version=version,
         )
-        with self.document_locks.hold((self.profiles.name, buyer_id)):
-            self.profiles.update_one(
-                {"_id": buyer_id},
-                with_outbox(
-                    {
-                        "$set": {
-                            "key_id": key_id,
-                            "fields": sealed,
-                            "consents": profile.consents.model_dump(),
-                            "updated_at": datetime.now(UTC),
-                        }
-                    },
-                    event,
-                ),
-                upsert=True,
-            )
-        log.info("profile saved", buyer_id=buyer_id, actor=actor.label, fields_saved=sorted(sealed))
+
+        def decide(current: Aggregate) -> Change:
+            if current.state is not None and current.state.get("erased_key_id") == key_id:
+                raise _KeyErasedMeanwhile(buyer_id)
+            return Change(state, [saved])
+
+        self.store.apply(buyer_id, decide)
 
     def consents(self, buyer_id: str) -> Consents | None:
         """The buyer's consent flags (kept in the clear), or None without a profile."""
         document = self.profiles.find_one({"_id": buyer_id}, {"consents": 1})
-        return None if document is None else Consents.model_validate(document.get("consents", {}))
+        if document is None or "consents" not in document:
+            return None
+        return Consents.model_validate(document["consents"])
 
     def read(
         self,
@@ -191,28 +208,15 @@ class Vault:
 
     def erase(self, buyer_id: str, *, actor: Principal) -> bool:
         """Crypto-shred the buyer's data. False when there was nothing left to erase."""
-        with self.document_locks.hold((self.profiles.name, buyer_id)):
-            key_doc = self.data_keys.find_one({"_id": buyer_id}, {"key_id": 1})
-            document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "outbox": 1})
-            if key_doc is None and document is None:
-                return False
-            key_id = (key_doc or document or {})["key_id"]
-            erased = BuyerDataErased(buyer_id=buyer_id, correlation_id=buyer_id, producer=PRODUCER)
-            pending = [*(document or {}).get("outbox", []), outbox_entry(erased)]
-            self.erasures.update_one(
-                {"_id": f"{buyer_id}:{key_id}"},
-                {
-                    "$setOnInsert": {
-                        "buyer_id": buyer_id,
-                        "erased_at": datetime.now(UTC),
-                        "requested_by": actor.label,
-                        **new_outbox(pending),
-                    }
-                },
-                upsert=True,
-            )
-            self.data_keys.delete_one({"_id": buyer_id})  # from here on, every copy is unreadable
-            self.profiles.delete_one({"_id": buyer_id})
+        key_doc = self.data_keys.find_one({"_id": buyer_id}, {"key_id": 1})
+        current = self.store.load(buyer_id)
+        if key_doc is None and (current.state is None or "key_id" not in current.state):
+            return False
+        key_id = (key_doc or current.state or {})["key_id"]
+        self.data_keys.delete_one({"_id": buyer_id, "key_id": key_id})  # every copy unreadable now
+        tombstone = {"erased_key_id": key_id, "erased_at": datetime.now(UTC), "requested_by": actor.label}
+        erased = BuyerDataErased(buyer_id=buyer_id, correlation_id=buyer_id, producer=PRODUCER)
+        self.store.apply(buyer_id, lambda _: Change(tombstone, [erased]))
         log.info("buyer data erased", buyer_id=buyer_id, actor=actor.label)
         return True
 
