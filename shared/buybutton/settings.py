@@ -33,6 +33,13 @@ class PlatformSettings(BaseSettings):
         description="prepended to every topic name, so tests and tenants can share a broker",
     )
     mongodb_url: str = Field(min_length=1, validation_alias=_platform("MONGODB_URL"))
+    mongodb_timeout_ms: int = Field(
+        default=10_000,
+        ge=100,
+        le=600_000,
+        validation_alias=_platform("MONGODB_TIMEOUT_MS"),
+        description="bound on every MongoDB operation (pymongo timeoutMS); a timeout is transient",
+    )
     log_level: str = Field(default="INFO", validation_alias=_platform("LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_platform("LOG_JSON"))
     auth_public_key: str | None = Field(

@@ -14,8 +14,9 @@ writes, in one atomic update conditional on the version it read:
 
 A write that loses a race (another instance changed the aggregate first) reads again and
 decides again, after a short random pause; after ``attempts`` lost races it raises
-ConcurrentChange, a transient failure that callers retry. Nothing here assumes it is the only instance: correctness rests on the
-database's single-document atomicity alone (the conformance suite in tests/conformance).
+ConcurrentChange, a transient failure that callers retry. Nothing here assumes it is the only
+instance: correctness rests on the database's single-document atomicity alone (the
+conformance suite in tests/conformance).
 
 Document shape: ``{_id, <state fields>, version, sequence, inbox: [cause ids, newest last],
 outbox: [{event_id, sequence, event}], outbox_pending, lease}`` — the names in RESERVED are the
@@ -156,7 +157,7 @@ class AggregateStore(ABC):
         so that many writers of one aggregate take turns instead of colliding again."""
         for attempt in range(attempts):
             if attempt:
-                time.sleep(random.uniform(0, min(MAX_RACE_BACKOFF_S, 0.001 * 2**attempt)))
+                time.sleep(random.uniform(0, min(MAX_RACE_BACKOFF_S, 0.001 * 2**attempt)))  # noqa: S311 (jitter)
             aggregate = self.load(aggregate_id)
             if cause is not None and cause in aggregate.inbox:
                 return Outcome(aggregate, duplicate=True)

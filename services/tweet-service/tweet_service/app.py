@@ -9,17 +9,14 @@ MerchantProfileChanged to the merchants topic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from pymongo import MongoClient
 
-from buybutton.kafka.producer import EventPublisher
-from buybutton.outbox import OutboxRelay
 from buybutton.rollout_replica import RulesReplica
+from buybutton.runtime import ServiceRuntime
 from buybutton.service import service_app
 from tweet_service import api_merchants, api_timeline, api_tweets
 from tweet_service.config import Settings
@@ -32,43 +29,17 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:  # whatever started is stopped, also after a failed start
-            client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
-            stack.callback(client.close)
-            db = client[settings.database_name]
+        async with ServiceRuntime(settings) as runtime:  # stops whatever started, also after a failed start
+            db = runtime.database()
             app.state.merchants = merchants = Merchants(db, default_fee_bps=settings.default_fee_bps)
             app.state.tweets = tweets = Tweets(db)
             await asyncio.to_thread(merchants.ensure_indexes)
             await asyncio.to_thread(tweets.ensure_indexes)
-            replica = RulesReplica(
-                settings.kafka_bootstrap_servers,
-                client_id=settings.service_name,
-                topic_prefix=settings.topic_prefix,
+            app.state.rules_replica = replica = await runtime.rules_replica()
+            await runtime.outbox_relay(
+                [tweets.collection, merchants.merchants], idle_interval_s=settings.outbox_idle_s
             )
-            await replica.start()
-            stack.push_async_callback(replica.stop)
-            app.state.rules_replica = replica
-            publisher = await EventPublisher.start(
-                settings.kafka_bootstrap_servers,
-                client_id=settings.service_name,
-                topic_prefix=settings.topic_prefix,
-            )
-            stack.push_async_callback(publisher.stop)
-            relay = OutboxRelay(
-                [tweets.collection, merchants.merchants],
-                publisher,
-                idle_interval_s=settings.outbox_idle_s,
-            )
-            await asyncio.to_thread(relay.ensure_indexes)
-            stop = asyncio.Event()
-            background = [asyncio.create_task(replica.run(stop)), asyncio.create_task(relay.run(stop))]
-
-            async def stop_background() -> None:
-                stop.set()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.gather(*background)
-
-            stack.push_async_callback(stop_background)
+            app.state.health_problem = runtime.health_problem
             await _wait_for_rules(replica, settings.rules_wait_s)
             yield
 

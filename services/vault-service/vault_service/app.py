@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from functools import partial
 
 import structlog
@@ -18,9 +18,7 @@ from fastapi.responses import JSONResponse
 from pymongo import MongoClient
 
 from buybutton.events import PaymentCaptured
-from buybutton.kafka.consumer import ConsumeLoop
-from buybutton.kafka.producer import EventPublisher
-from buybutton.outbox import OutboxRelay
+from buybutton.runtime import ServiceRuntime
 from buybutton.service import service_app
 from buybutton.unit_of_work import MongoAggregateStore
 from vault_service.api import router
@@ -45,42 +43,16 @@ def build_vault(settings: Settings, client: MongoClient[dict[str, object]]) -> V
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
-        vault = build_vault(settings, client)
-        vault.ensure_indexes()
-        app.state.vault = vault
-        publisher = await EventPublisher.start(
-            settings.kafka_bootstrap_servers,
-            client_id=settings.service_name,
-            topic_prefix=settings.topic_prefix,
-        )
-        app.state.outbox = OutboxRelay([vault.profiles], publisher)
-        app.state.outbox.ensure_indexes()
-        payments = ConsumeLoop(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=settings.service_name,
-            routes={
-                PaymentCaptured: partial(
-                    record_paid_order, paid_orders=MongoAggregateStore(vault.paid_orders)
-                )
-            },
-            publisher=publisher,
-        )
-        await payments.start()
-        stop = asyncio.Event()
-        background = [
-            asyncio.create_task(app.state.outbox.run(stop)),
-            asyncio.create_task(payments.run(stop)),
-        ]
-        try:
+        async with ServiceRuntime(settings) as runtime:  # stops whatever started, also after a failed start
+            db = runtime.database()
+            vault = build_vault(settings, db.client)
+            await asyncio.to_thread(vault.ensure_indexes)
+            app.state.vault = vault
+            app.state.outbox = await runtime.outbox_relay([vault.profiles])
+            paid_orders = MongoAggregateStore(vault.paid_orders)
+            await runtime.consume({PaymentCaptured: partial(record_paid_order, paid_orders=paid_orders)})
+            app.state.health_problem = runtime.health_problem
             yield
-        finally:
-            stop.set()
-            with suppress(asyncio.CancelledError):
-                await asyncio.gather(*background)
-            await payments.stop()
-            await publisher.stop()
-            client.close()
 
     app = service_app(settings, lifespan=lifespan)
     app.include_router(router)

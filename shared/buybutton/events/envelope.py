@@ -2,8 +2,10 @@
 
 An event is a small past-tense fact. The envelope (event_id, event_type, schema_version,
 occurred_at, correlation_id, causation_id, producer, and the aggregate's sequence number when
-a unit of work wrote it) sits beside the event's own fields in one flat JSON object; event_type and schema_version are also sent as Kafka headers. Readers are
-tolerant: unknown fields are ignored. A breaking change is a new schema_version (a new model).
+a unit of work wrote it) sits beside the event's own fields in one flat JSON object;
+event_type and schema_version are also sent as Kafka headers. Readers are tolerant: unknown
+fields are ignored. A breaking change is a new schema_version (a new model); an added optional
+field is not.
 """
 
 from __future__ import annotations

@@ -94,6 +94,10 @@ class ConsumeLoop:
     async def start(self) -> None:
         await self.consumer.start()
 
+    def problem(self) -> str | None:
+        """What keeps this loop from moving on, for the health check (nothing yet)."""
+        return None
+
     async def stop(self) -> None:
         await self.consumer.stop()
 
