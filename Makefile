@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock up down status test test-unit lint topics bench-kafka bench-vault bench-gate bench-timeline compose-config
+.PHONY: help install lock up down status test test-unit lint topics bench-kafka bench-vault bench-gate bench-timeline bench-uow compose-config
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bench-gate: install  ## rollout gate decisions per second against raw hashing
 
 bench-timeline: install  ## timeline requests per second against a hello-world endpoint of the same service
 	@$(BIN)/devstack run -- $(BIN)/python bench/timeline.py
+
+bench-uow: install  ## unit-of-work commits per second against raw update_one, and the relay's rate
+	@$(BIN)/devstack run -- $(BIN)/python bench/unit_of_work.py
 
 compose-config:  ## validate docker-compose.yml
 	@if command -v docker-compose >/dev/null; then docker-compose config -q; else docker compose config -q; fi

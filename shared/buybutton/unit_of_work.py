@@ -176,7 +176,7 @@ def _aggregate_of(aggregate_id: str, document: Mapping[str, Any] | None) -> Aggr
     return Aggregate(
         aggregate_id,
         {k: v for k, v in document.items() if k not in RESERVED},
-        int(document.get("version", 1)),
+        int(document.get("version", 0)),  # 0: a document written before it had a version
         int(document.get("sequence", 0)),
         tuple(document.get("inbox", ())),
     )
@@ -200,7 +200,8 @@ class MongoAggregateStore(AggregateStore):
         assert after.state is not None
         if not commit.before.exists:
             return self._insert(commit, entries)
-        condition: dict[str, Any] = {"_id": after.id, "version": commit.before.version}
+        version = commit.before.version
+        condition: dict[str, Any] = {"_id": after.id, "version": version or {"$exists": False}}
         update: dict[str, Any] = {
             "$set": {**after.state, "version": after.version, "sequence": after.sequence}
         }
