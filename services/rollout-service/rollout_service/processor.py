@@ -103,6 +103,8 @@ class RulesProcessor:
             await asyncio.to_thread(self.audit.rejected, command, str(error))
             log.warning("rollout command rejected", command_id=command.command_id, reason=str(error))
             return None
+        # numbered in the rule's sequence, so a reader that sees a record twice keeps the newest
+        event = event.model_copy(update={"sequence": (current.sequence or 0) + 1 if current else 1})
         await asyncio.to_thread(self.audit.applied, command, event)
         self.rules[command.rule_name] = stored_value(event, offset)
         log.info("rollout rule changed", event_id=event.event_id, rule_name=command.rule_name)

@@ -70,3 +70,62 @@ async def test_rules_stay_unknown_until_caught_up_and_a_failing_listener_stops_n
     current = replica.rules("buy-button")
     assert current is not None and current.percentage_bps == rule.percentage_bps
     assert replica.event("buy-button") == rule
+
+
+async def test_a_tombstone_or_unreadable_record_removes_the_rule_in_fresh_and_running_replicas(
+    kafka_bootstrap: str, registry_topics: str
+) -> None:
+    """The newest record of a rule decides: a tombstone or a record no reader can parse means
+    no rule (the gate fails closed), whether the replica was running or replays from the start.
+    A repeat of an older record never takes a newer rule back."""
+    rule = next(e for e in sample_events() if isinstance(e, RolloutChanged))
+    publisher = await EventPublisher.start(
+        kafka_bootstrap, client_id="rollout-test", topic_prefix=registry_topics
+    )
+    running = RulesReplica(kafka_bootstrap, client_id="running-replica", topic_prefix=registry_topics)
+    topic = publisher.topic_name(rule)
+    stop = asyncio.Event()
+    follow = None
+    try:
+        await running.start()
+        follow = asyncio.create_task(running.run(stop))
+        first = rule.model_copy(update={"event_id": "first", "sequence": 1, "percentage_bps": 1_000})
+        second = rule.model_copy(update={"event_id": "second", "sequence": 2, "percentage_bps": 2_000})
+        for event in (first, second, first):  # the repeat of the first is older than the second
+            await publisher.publish(event)
+        await wait_for(
+            lambda: running.event("buy-button") is not None and running.applied >= 2,
+            timeout_s=10,
+            what="both rules reaching the running replica",
+        )
+        await publisher.publish_raw(topic, key=b"marker", value=None, headers=[])  # reads past the repeat
+        await wait_for(lambda: running.rules("buy-button") is not None, timeout_s=10, what="the rule")
+        current = running.rules("buy-button")
+        assert current is not None and current.percentage_bps == 2_000, "an older repeat took the rule back"
+
+        for value in (None, b"{not json"):
+            await publisher.publish(second.model_copy(update={"event_id": f"back-{value!r}", "sequence": 3}))
+            await wait_for(lambda: running.rules("buy-button") is not None, timeout_s=10, what="rule back")
+            await publisher.publish_raw(topic, key=b"buy-button", value=value, headers=[])
+            await wait_for(
+                lambda: running.rules("buy-button") is None,
+                timeout_s=10,
+                what="the running replica forgetting",
+            )
+            fresh = RulesReplica(kafka_bootstrap, client_id="fresh-replica", topic_prefix=registry_topics)
+            await fresh.start()
+            fresh_stop = asyncio.Event()
+            replay = asyncio.create_task(fresh.run(fresh_stop))
+            try:
+                await asyncio.wait_for(fresh.caught_up.wait(), 10)
+                assert fresh.rules("buy-button") is None, f"a fresh replica kept the rule after {value!r}"
+            finally:
+                fresh_stop.set()
+                await replay
+                await fresh.stop()
+    finally:
+        stop.set()
+        if follow is not None:
+            await follow
+        await running.stop()
+        await publisher.stop()
