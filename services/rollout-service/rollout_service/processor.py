@@ -7,11 +7,15 @@ rules table, whose changelog is ``rollout.rules.v1``; and an audit entry per com
 rejected. Knows nothing of Faust: the table is a mapping of rule name to stored bytes.
 
 Keeps: every command applies once, whatever is redelivered. The stored value is the event's
-JSON plus ``command_offset``, the offset of the command that made it (readers of the topic
-ignore the extra field). Commands of one rule arrive in offset order, so a command at or below
-the rule's stored offset was handled already (a crash before the offset commit, a new consumer
-group replaying the topic) and is skipped without a trace. A stored value that does not parse
-is treated as no rule (logged), so that replacing the rule repairs it.
+JSON plus ``command_offset`` (the offset of the command that made it), ``command_issued_at``
+and ``recent_command_ids`` (the ids of the rule's last RECENT_COMMANDS applied commands);
+readers of the topic ignore the extra fields. A command is skipped, without a trace, when its
+id is among the recent ones, or when it sits at or below the stored offset and was issued no
+later than the stored command (a crash before the offset commit, a new consumer group
+replaying the topic). A command at a lower offset but issued later is new: the commands topic
+was recreated and its offsets began again, and deduplicating by offset alone would skip every
+new command. A stored value that does not parse is treated as no rule (logged), so that
+replacing the rule repairs it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from pydantic import ValidationError
@@ -32,6 +37,7 @@ from rollout_service.commands import RolloutCommand
 from rollout_service.rules import RuleRejected, apply_command
 
 log = structlog.get_logger(__name__)
+RECENT_COMMANDS = 100
 
 
 class PoisonCommand(ValueError):
@@ -54,10 +60,26 @@ def parse_command(key: bytes | None, value: bytes | None) -> RolloutCommand:
 class StoredRule:
     event: RolloutChanged
     command_offset: int
+    command_issued_at: datetime | None = None
+    recent_command_ids: tuple[str, ...] = ()
+
+    def has_handled(self, command: RolloutCommand, offset: int) -> bool:
+        if command.command_id in self.recent_command_ids or self.event.causation_id == command.command_id:
+            return True
+        issued_no_later = self.command_issued_at is None or command.issued_at <= self.command_issued_at
+        return offset <= self.command_offset and issued_no_later
 
 
-def stored_value(event: RolloutChanged, command_offset: int) -> bytes:
-    return json.dumps({**event.model_dump(mode="json"), "command_offset": command_offset}).encode()
+def stored_value(
+    event: RolloutChanged, command: RolloutCommand, offset: int, previous: StoredRule | None
+) -> bytes:
+    recent = [*(previous.recent_command_ids if previous else ()), command.command_id][-RECENT_COMMANDS:]
+    extra = {
+        "command_offset": offset,
+        "command_issued_at": command.issued_at.isoformat(),
+        "recent_command_ids": recent,
+    }
+    return json.dumps({**event.model_dump(mode="json"), **extra}).encode()
 
 
 def parse_stored(value: bytes) -> StoredRule:
@@ -66,7 +88,13 @@ def parse_stored(value: bytes) -> StoredRule:
     offset = body.get("command_offset") if isinstance(body, dict) else None
     if not isinstance(offset, int):
         raise ValueError("stored rule names no command offset")
-    return StoredRule(RolloutChanged.model_validate(body), offset)
+    issued_at = body.get("command_issued_at")
+    return StoredRule(
+        RolloutChanged.model_validate(body),
+        offset,
+        datetime.fromisoformat(issued_at) if isinstance(issued_at, str) else None,
+        tuple(body.get("recent_command_ids") or ()),
+    )
 
 
 @dataclass
@@ -91,9 +119,7 @@ class RulesProcessor:
         """Apply the command found at ``offset``; the event now in force for its rule, or None
         when it was rejected (or, handled before, changed nothing then)."""
         stored = self.stored(command.rule_name)
-        if stored is not None and (
-            offset <= stored.command_offset or stored.event.causation_id == command.command_id
-        ):
+        if stored is not None and stored.has_handled(command, offset):
             log.info("rollout command handled before; skipped", command_id=command.command_id, offset=offset)
             return stored.event
         current = stored.event if stored else None
@@ -106,6 +132,6 @@ class RulesProcessor:
         # numbered in the rule's sequence, so a reader that sees a record twice keeps the newest
         event = event.model_copy(update={"sequence": (current.sequence or 0) + 1 if current else 1})
         await asyncio.to_thread(self.audit.applied, command, event)
-        self.rules[command.rule_name] = stored_value(event, offset)
+        self.rules[command.rule_name] = stored_value(event, command, offset, stored)
         log.info("rollout rule changed", event_id=event.event_id, rule_name=command.rule_name)
         return event

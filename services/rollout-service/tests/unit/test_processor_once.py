@@ -71,3 +71,28 @@ async def test_the_faust_producer_is_idempotent_with_acks_all(
         assert producer._sender._acks == -1, "acks=all"
     finally:
         shutil.rmtree(stream.datadir)
+
+
+async def test_after_the_commands_topic_is_recreated_new_commands_apply_once(
+    mongo_db: Database[dict[str, Any]],
+) -> None:
+    """Offsets begin again on a recreated topic: new commands at low offsets are applied (by
+    offset alone every one would be skipped), and each of them still applies only once."""
+    table: dict[str, bytes] = {}
+    processor = RulesProcessor(table, AuditTrail(mongo_db), producer="rollout-service")
+    old_log = [command(ACME_REPLACE)] + [command(SetKillSwitch(on=n % 2 == 0)) for n in range(5)]
+    for offset, each in enumerate(old_log):
+        await processor.handle(each, offset)
+    assert parse_stored(table[RULE]).command_offset == 5
+
+    new_log = [command(SetPercentage(percentage_bps=bps)) for bps in (1_500, 2_500)]
+    applied = [await processor.handle(each, offset) for offset, each in enumerate(new_log)]
+    assert [a.percentage_bps if a else None for a in applied] == [1_500, 2_500]
+    in_force = parse_stored(table[RULE])
+    assert in_force.event.percentage_bps == 2_500 and in_force.event.sequence == len(old_log) + 2
+
+    for offset, each in enumerate(new_log):  # the new log redelivered: nothing applies twice
+        await processor.handle(each, offset)
+    for offset, each in enumerate(old_log):  # nor does the old log, replayed by a new group
+        await processor.handle(each, offset + 100)
+    assert parse_stored(table[RULE]) == in_force
