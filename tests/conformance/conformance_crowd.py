@@ -56,7 +56,8 @@ class Crowd:
     def __init__(self, size: int = CROWD_SIZE) -> None:
         context = multiprocessing.get_context("spawn")
         self.size = size
-        self._pool: Pool = context.Pool(size, initializer=_join_crowd, initargs=(context.Barrier(size),))
+        self._start_line = context.Barrier(size)
+        self._pool: Pool = context.Pool(size, initializer=_join_crowd, initargs=(self._start_line,))
 
     def race(self, task: Callable[..., Result], arguments: Sequence[tuple[Any, ...]]) -> list[Result]:
         """Run ``task(*arguments[i])`` in worker i, all at once; their results in order.
@@ -65,7 +66,11 @@ class Crowd:
         so the ``size`` tasks land on ``size`` different processes."""
         assert len(arguments) == self.size, f"a race takes one task per worker ({self.size})"
         pending = self._pool.starmap_async(task, arguments, chunksize=1)
-        return pending.get(timeout=RACE_TIMEOUT_S)
+        try:
+            return pending.get(timeout=RACE_TIMEOUT_S)
+        except BaseException:
+            self._start_line.reset()  # a failed race leaves no worker waiting for the next one
+            raise
 
     def close(self) -> None:
         self._pool.terminate()
