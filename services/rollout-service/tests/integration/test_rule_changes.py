@@ -1,4 +1,4 @@
-"""Admins' changes against the real broker and FerretDB, one running service for the module:
+"""Admins' changes against the real broker and MongoDB, one running service for the module:
 every change a RolloutChanged (with headers) on the compacted topic and in the audit trail,
 partial changes built on the rule in force, order kept, bad input refused with nothing sent or
 audited, unknown rules and salt changes refused."""

@@ -1,5 +1,5 @@
 """The command agent under Faust's test_context(): records in, the rules table and the audit
-trail (real FerretDB) out, in order; a replayed command changes nothing; a refused one is
+trail (real MongoDB) out, in order; a replayed command changes nothing; a refused one is
 audited as rejected and leaves the table alone."""
 
 from __future__ import annotations
