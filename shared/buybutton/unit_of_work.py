@@ -8,7 +8,8 @@ writes, in one atomic update conditional on the version it read:
 
 - the new state and its version + 1;
 - the events, appended to the document's outbox (``buybutton.outbox.OutboxRelay`` publishes
-  them), each with the aggregate's next sequence number and an id derived from what caused it;
+  them), each with the aggregate's next sequence number and an id derived from the aggregate's
+  id and what caused it (the cause, or for a command without one the new version);
 - the inbox mark of the cause (the incoming event's id, or a request's idempotency key), so a
   redelivered cause finds its mark and changes nothing, re-emitting nothing new.
 
@@ -29,6 +30,7 @@ no database; ``MongoAggregateStore`` is the real one.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import uuid
 from abc import ABC, abstractmethod
@@ -89,8 +91,9 @@ Decide = Callable[[Aggregate], Change | None]
 
 
 def derived_event_id(basis: str, event_type: str, index: int) -> str:
-    """The id of the ``index``-th event of ``event_type`` caused by ``basis``: the same cause
-    always yields the same ids, so a re-emission can be recognised by every reader."""
+    """The id of the ``index``-th event of ``event_type`` caused by ``basis`` (an aggregate and
+    its cause, see ``prepare``): the same cause of the same aggregate always yields the same
+    ids, so a re-emission can be recognised by every reader."""
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{basis}/{event_type}/{index}"))
 
 
@@ -115,7 +118,9 @@ def prepare(aggregate: Aggregate, change: Change, *, cause: str | None) -> Prepa
     if unknown:
         raise ValueError(f"state fields {sorted(unknown)} are reserved for the unit of work")
     version = aggregate.version + 1
-    basis = cause if cause is not None else f"{aggregate.id}@{version}"
+    # the aggregate is part of the basis: one cause fanned out to several aggregates must not
+    # give their events one id, or readers deduplicating by event_id would keep only one
+    basis = json.dumps([aggregate.id, cause if cause is not None else version])
     events = tuple(
         event.model_copy(
             update={
