@@ -311,7 +311,8 @@ async def test_a_round_ends_within_the_lease_when_the_broker_never_answers(
         await nowhere.stop()
     earliest_lease = min(d["lease"]["until"] for d in collection.find())
     print(
-        f"\n4 documents to absent topics: sent={sent} failed={relay.failed_documents} round took {elapsed:.1f} s"
+        f"\n4 documents to absent topics: sent={sent} failed={relay.failed_documents}, "
+        f"round took {elapsed:.1f} s"
     )
     assert sent == 0 and relay.failed_documents == 4
     assert datetime.now(UTC) < earliest_lease, f"the round took {elapsed:.1f} s, past the 3 s lease"
