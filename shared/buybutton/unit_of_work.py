@@ -112,8 +112,11 @@ class PreparedCommit:
     removed_fields: tuple[str, ...] = field(default=())
 
 
-def prepare(aggregate: Aggregate, change: Change, *, cause: str | None) -> PreparedCommit:
-    """Number the events after the aggregate's sequence and give them derived ids."""
+def prepare(
+    aggregate: Aggregate, change: Change, *, cause: str | None, inbox_size: int = DEFAULT_INBOX_SIZE
+) -> PreparedCommit:
+    """Number the events after the aggregate's sequence, give them derived ids, and mark the
+    cause in the inbox (its newest ``inbox_size`` causes)."""
     unknown = RESERVED & set(change.state)
     if unknown:
         raise ValueError(f"state fields {sorted(unknown)} are reserved for the unit of work")
@@ -130,7 +133,7 @@ def prepare(aggregate: Aggregate, change: Change, *, cause: str | None) -> Prepa
         )
         for index, event in enumerate(change.events)
     )
-    inbox = aggregate.inbox + ((cause,) if cause is not None else ())
+    inbox = (aggregate.inbox + ((cause,) if cause is not None else ()))[-inbox_size:]
     after = Aggregate(aggregate.id, dict(change.state), version, aggregate.sequence + len(events), inbox)
     removed = tuple(sorted(set(aggregate.state or {}) - set(change.state)))
     return PreparedCommit(aggregate, after, events, cause, removed)
@@ -161,7 +164,7 @@ class AggregateStore(ABC):
             change = decide(aggregate)
             if change is None:
                 return Outcome(aggregate)
-            commit = prepare(aggregate, change, cause=cause)
+            commit = prepare(aggregate, change, cause=cause, inbox_size=self.inbox_size)
             if self._write(commit):
                 return Outcome(commit.after, commit.events, committed=True)
         raise ConcurrentChange(f"{aggregate_id} kept changing during {attempts} attempts")
@@ -219,7 +222,7 @@ class MongoAggregateStore(AggregateStore):
             **after.state,
             "version": after.version,
             "sequence": after.sequence,
-            "inbox": list(after.inbox[-self.inbox_size :]),
+            "inbox": list(after.inbox),
             "outbox": entries,
             "outbox_pending": bool(entries),
         }
@@ -255,7 +258,7 @@ class InMemoryAggregateStore(AggregateStore):
                 copy.deepcopy(after.state),
                 after.version,
                 after.sequence,
-                after.inbox[-self.inbox_size :],
+                after.inbox,
             )
             self.published.extend(commit.events)
             return True

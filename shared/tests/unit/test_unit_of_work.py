@@ -108,7 +108,9 @@ def test_the_inbox_keeps_the_newest_causes() -> None:
     store = InMemoryAggregateStore(inbox_size=3)
     for n in range(5):
         store.apply(TWEET, restock(1), cause=f"evt-{n}")
-    assert store.load(TWEET).inbox == ("evt-2", "evt-3", "evt-4")
+    outcome = store.apply(TWEET, restock(1), cause="evt-5")
+    assert store.load(TWEET).inbox == ("evt-3", "evt-4", "evt-5")
+    assert outcome.aggregate == store.load(TWEET), "the outcome is the aggregate as stored"
     assert store.apply(TWEET, restock(1), cause="evt-4").duplicate
 
 
