@@ -55,7 +55,8 @@ class ConcurrentChange(TransientFailure):
 
 @dataclass(frozen=True)
 class Aggregate:
-    """An aggregate as read: ``state`` None and ``version`` 0 when it does not exist yet."""
+    """An aggregate as read: ``state`` None and ``version`` 0 when it does not exist yet; version 0
+    with a state when it was stored before the unit of work (no version field yet)."""
 
     id: str
     state: Mapping[str, Any] | None
@@ -176,7 +177,7 @@ def _aggregate_of(aggregate_id: str, document: Mapping[str, Any] | None) -> Aggr
     return Aggregate(
         aggregate_id,
         {k: v for k, v in document.items() if k not in RESERVED},
-        int(document.get("version", 1)),
+        int(document.get("version", 0)),
         int(document.get("sequence", 0)),
         tuple(document.get("inbox", ())),
     )
@@ -200,7 +201,8 @@ class MongoAggregateStore(AggregateStore):
         assert after.state is not None
         if not commit.before.exists:
             return self._insert(commit, entries)
-        condition: dict[str, Any] = {"_id": after.id, "version": commit.before.version}
+        # version 0: a document stored before the unit of work, without a version field yet
+        condition: dict[str, Any] = {"_id": after.id, "version": commit.before.version or None}
         update: dict[str, Any] = {
             "$set": {**after.state, "version": after.version, "sequence": after.sequence}
         }

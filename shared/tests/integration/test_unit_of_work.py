@@ -127,3 +127,13 @@ def test_the_mongo_store_keeps_the_rules_of_its_in_memory_twin(mongo_db: Databas
     assert [e["event_id"] for e in entries] == [
         e.event_id for m in ("merchant-0", "merchant-1", "merchant-2") for e in memory.published if e.key == m
     ]
+
+
+def test_a_document_written_before_the_unit_of_work_takes_changes(mongo_db: Database[dict[str, Any]]) -> None:
+    """Documents stored before the unit of work have no version, sequence or inbox yet."""
+    mongo_db["merchants"].insert_one({"_id": MERCHANT, "saves": 3, "name": "Puddle & Co."})
+    store = MongoAggregateStore(mongo_db["merchants"])
+
+    outcome = store.apply(MERCHANT, lambda a: Change({"saves": (a.state or {})["saves"] + 1}), cause="evt-1")
+    assert outcome.committed
+    assert store.load(MERCHANT) == Aggregate(MERCHANT, {"saves": 4}, version=1, sequence=0, inbox=("evt-1",))
