@@ -171,7 +171,7 @@ async def test_a_dead_relays_leases_expire_and_another_relay_sends_what_it_held(
     lost = committed_events(collection) - {(key, sequence) for key, _, sequence in records}
     print(
         f"\nrelay died holding {len(held)} leases (6 entries, 1 already sent); the other relay sent them "
-        f"after {rounds} idle rounds; records={len(records)} lost={len(lost)} repeats={repeats} "
+        f"after {rounds} more rounds; records={len(records)} lost={len(lost)} repeats={repeats} "
         f"backwards={len(backwards)}"
     )
     assert not lost
