@@ -13,9 +13,10 @@ it sent and gives the lease back, both conditional on still holding it. So:
   least once, with the same event ids and sequence numbers, so readers drop the repeat;
 - a document whose publish fails keeps its lease until it expires (its back-off) while the
   relay goes on with the others: one failing document blocks nobody;
-- a relay gives up a publish after ``publish_timeout_s``, well inside its lease, so it does not
-  send under a lease another relay holds (the producer's request timeout must stay below the
-  lease too; see buybutton.kafka.producer.PRODUCER_SETTINGS).
+- a relay publishes each claimed document on its own and gives up those of a round not yet
+  acknowledged after ``publish_timeout_s`` (one deadline for the round), well inside its lease,
+  so it does not send under a lease another relay holds (the producer's request timeout must
+  stay below the lease too; see buybutton.kafka.producer.PRODUCER_SETTINGS).
 """
 
 from __future__ import annotations
@@ -89,14 +90,11 @@ class OutboxRelay:
             {"_id": document_id, "outbox": {"$size": 0}, "lease": None}, {"$set": {"outbox_pending": False}}
         )
 
-    async def _publish(self, documents: list[dict[str, Any]]) -> None:
-        """Publish the entries of ``documents``, each document's in sequence order."""
-        events = [
-            event_of(entry)
-            for document in documents
-            for entry in sorted(document.get("outbox", []), key=lambda e: e.get("sequence") or 0)
-        ]
-        await asyncio.wait_for(self.publisher.publish_all(events), self.publish_timeout_s)
+    async def _publish(self, document: dict[str, Any]) -> None:
+        """Publish one document's entries in sequence order, all read first: an unreadable
+        entry sends nothing of its document."""
+        entries = sorted(document.get("outbox", []), key=lambda e: e.get("sequence") or 0)
+        await self.publisher.publish_all([event_of(entry) for entry in entries])
 
     async def _claim_batch(self, collection: Collection[Any]) -> list[dict[str, Any]]:
         claimed: list[dict[str, Any]] = []
@@ -110,25 +108,26 @@ class OutboxRelay:
     async def _published_of(
         self, collection: Collection[Any], claimed: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """The claimed documents whose entries the broker acknowledged: all of them at once, or,
-        when that fails, one by one, so that one failing document holds back no other."""
+        """The claimed documents whose entries the broker acknowledged. Each document is
+        published on its own, so one that fails holds back no other and sends no other twice;
+        all of them within one ``publish_timeout_s``, so no publish outlives the lease."""
+        publishing = [asyncio.ensure_future(self._publish(document)) for document in claimed]
         try:
-            await self._publish(claimed)
-            return claimed
-        except Exception as error:
-            if len(claimed) == 1:
-                self._log_failed(collection, error)
-                return []
+            _, late = await asyncio.wait(publishing, timeout=self.publish_timeout_s)
+        finally:
+            for task in publishing:
+                task.cancel()  # nothing to those already done
+        await asyncio.gather(*late, return_exceptions=True)
         published: list[dict[str, Any]] = []
-        for document in claimed:
-            try:
-                await self._publish([document])
+        for document, task in zip(claimed, publishing, strict=True):
+            error = TimeoutError() if task in late else task.exception()
+            if error is None:
                 published.append(document)
-            except Exception as error:
+            else:
                 self._log_failed(collection, error)
         return published
 
-    def _log_failed(self, collection: Collection[Any], error: Exception) -> None:
+    def _log_failed(self, collection: Collection[Any], error: BaseException) -> None:
         # the lease stays until it expires: that is this document's back-off
         self.failed_documents += 1
         log.warning(

@@ -8,7 +8,8 @@ writes, in one atomic update conditional on the version it read:
 
 - the new state and its version + 1;
 - the events, appended to the document's outbox (``buybutton.outbox.OutboxRelay`` publishes
-  them), each with the aggregate's next sequence number and an id derived from what caused it;
+  them), each with the aggregate's next sequence number and an id derived from the aggregate's
+  id and what caused it (the cause, or for a command without one the new version);
 - the inbox mark of the cause (the incoming event's id, or a request's idempotency key), so a
   redelivered cause finds its mark and changes nothing, re-emitting nothing new.
 
@@ -30,6 +31,7 @@ no database; ``MongoAggregateStore`` is the real one.
 from __future__ import annotations
 
 import copy
+import json
 import random
 import threading
 import time
@@ -57,7 +59,8 @@ class ConcurrentChange(TransientFailure):
 
 @dataclass(frozen=True)
 class Aggregate:
-    """An aggregate as read: ``state`` None and ``version`` 0 when it does not exist yet."""
+    """An aggregate as read: ``state`` None and ``version`` 0 when it does not exist yet; version 0
+    with a state when it was stored before the unit of work (no version field yet)."""
 
     id: str
     state: Mapping[str, Any] | None
@@ -93,8 +96,9 @@ Decide = Callable[[Aggregate], Change | None]
 
 
 def derived_event_id(basis: str, event_type: str, index: int) -> str:
-    """The id of the ``index``-th event of ``event_type`` caused by ``basis``: the same cause
-    always yields the same ids, so a re-emission can be recognised by every reader."""
+    """The id of the ``index``-th event of ``event_type`` caused by ``basis`` (an aggregate and
+    its cause, see ``prepare``): the same cause of the same aggregate always yields the same
+    ids, so a re-emission can be recognised by every reader."""
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{basis}/{event_type}/{index}"))
 
 
@@ -113,13 +117,18 @@ class PreparedCommit:
     removed_fields: tuple[str, ...] = field(default=())
 
 
-def prepare(aggregate: Aggregate, change: Change, *, cause: str | None) -> PreparedCommit:
-    """Number the events after the aggregate's sequence and give them derived ids."""
+def prepare(
+    aggregate: Aggregate, change: Change, *, cause: str | None, inbox_size: int = DEFAULT_INBOX_SIZE
+) -> PreparedCommit:
+    """Number the events after the aggregate's sequence, give them derived ids, and mark the
+    cause in the inbox (its newest ``inbox_size`` causes)."""
     unknown = RESERVED & set(change.state)
     if unknown:
         raise ValueError(f"state fields {sorted(unknown)} are reserved for the unit of work")
     version = aggregate.version + 1
-    basis = cause if cause is not None else f"{aggregate.id}@{version}"
+    # the aggregate is part of the basis: one cause fanned out to several aggregates must not
+    # give their events one id, or readers deduplicating by event_id would keep only one
+    basis = json.dumps([aggregate.id, cause if cause is not None else version])
     events = tuple(
         event.model_copy(
             update={
@@ -129,7 +138,7 @@ def prepare(aggregate: Aggregate, change: Change, *, cause: str | None) -> Prepa
         )
         for index, event in enumerate(change.events)
     )
-    inbox = aggregate.inbox + ((cause,) if cause is not None else ())
+    inbox = (aggregate.inbox + ((cause,) if cause is not None else ()))[-inbox_size:]
     after = Aggregate(aggregate.id, dict(change.state), version, aggregate.sequence + len(events), inbox)
     removed = tuple(sorted(set(aggregate.state or {}) - set(change.state)))
     return PreparedCommit(aggregate, after, events, cause, removed)
@@ -164,7 +173,7 @@ class AggregateStore(ABC):
             change = decide(aggregate)
             if change is None:
                 return Outcome(aggregate)
-            commit = prepare(aggregate, change, cause=cause)
+            commit = prepare(aggregate, change, cause=cause, inbox_size=self.inbox_size)
             if self._write(commit):
                 return Outcome(commit.after, commit.events, committed=True)
         raise ConcurrentChange(f"{aggregate_id} kept changing during {attempts} attempts")
@@ -200,8 +209,8 @@ class MongoAggregateStore(AggregateStore):
         assert after.state is not None
         if not commit.before.exists:
             return self._insert(commit, entries)
-        version = commit.before.version
-        condition: dict[str, Any] = {"_id": after.id, "version": version or {"$exists": False}}
+        # version 0: a document stored before the unit of work, without a version field yet
+        condition: dict[str, Any] = {"_id": after.id, "version": commit.before.version or None}
         update: dict[str, Any] = {
             "$set": {**after.state, "version": after.version, "sequence": after.sequence}
         }
@@ -223,7 +232,7 @@ class MongoAggregateStore(AggregateStore):
             **after.state,
             "version": after.version,
             "sequence": after.sequence,
-            "inbox": list(after.inbox[-self.inbox_size :]),
+            "inbox": list(after.inbox),
             "outbox": entries,
             "outbox_pending": bool(entries),
         }
@@ -259,7 +268,7 @@ class InMemoryAggregateStore(AggregateStore):
                 copy.deepcopy(after.state),
                 after.version,
                 after.sequence,
-                after.inbox[-self.inbox_size :],
+                after.inbox,
             )
             self.published.extend(commit.events)
             return True
