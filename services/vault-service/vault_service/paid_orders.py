@@ -13,12 +13,10 @@ from typing import Any
 
 from pymongo.collection import Collection
 
-from buybutton.events import Event, PaymentCaptured
+from buybutton.events import PaymentCaptured
 
 
-async def record_paid_order(
-    event: PaymentCaptured, *, paid_orders: Collection[dict[str, Any]]
-) -> list[Event]:
+async def record_paid_order(event: PaymentCaptured, *, paid_orders: Collection[dict[str, Any]]) -> None:
     await asyncio.to_thread(
         paid_orders.update_one,
         {"_id": event.order_id},
@@ -31,7 +29,6 @@ async def record_paid_order(
         },
         upsert=True,
     )
-    return []
 
 
 def is_paid_by(paid_orders: Collection[dict[str, Any]], order_id: str, buyer_id: str) -> bool:

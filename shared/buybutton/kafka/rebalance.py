@@ -1,0 +1,78 @@
+"""Handing partitions over in a rebalance without losing or forking a record.
+
+``Progress`` is what the consume loop has handled in the current batch but not committed yet,
+and whether a record is in flight. ``HandOver`` is the rebalance listener: when partitions are
+revoked it stops the loop from starting any further record of the batch (and wakes a record
+waiting between retries, which is abandoned), waits a bounded time for the record in flight to
+finish, then commits everything completed, all before the group hands the partitions to their
+next owner. A record still in flight after the grace is abandoned uncommitted: its next owner
+handles it again (handlers deduplicate by event_id), and nothing after it is handled here.
+aiokafka rebalances eagerly, so a revocation takes every partition of the member; the loop
+reads the batch again from the committed offsets of its new assignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+log = structlog.get_logger(__name__)
+Commit = Callable[[dict[TopicPartition, int]], Awaitable[None]]
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.uncommitted: dict[TopicPartition, int] = {}
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.revoking = asyncio.Event()
+        self.sealed = False  # after a hand-over: nothing more of this batch counts as done
+
+    def begin_batch(self) -> None:
+        self.revoking = asyncio.Event()
+        self.sealed = False
+
+    def handled(self, partition: TopicPartition, offset: int) -> None:
+        if not self.sealed:
+            self.uncommitted[partition] = offset + 1
+
+    def take(self) -> dict[TopicPartition, int]:
+        taken, self.uncommitted = self.uncommitted, {}
+        return taken
+
+
+class HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, progress: Progress, commit: Commit, *, grace_s: float) -> None:
+        self.progress = progress
+        self.commit = commit
+        self.grace_s = grace_s
+        self.handed_over = 0
+        self.abandoned_in_flight = 0
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        progress = self.progress
+        progress.revoking.set()
+        try:
+            await asyncio.wait_for(progress.idle.wait(), self.grace_s)
+        except TimeoutError:
+            self.abandoned_in_flight += 1
+            log.warning("record still in flight at hand-over; abandoned uncommitted", grace_s=self.grace_s)
+        progress.sealed = True
+        completed = progress.take()
+        self.handed_over += 1
+        if not completed:
+            return
+        try:
+            await self.commit(completed)
+        except KafkaError as error:
+            # the group moved on without us: the next owner reads from the last commit
+            log.warning("commit at hand-over refused", error_class=type(error).__name__)
+        else:
+            log.info("committed at hand-over", partitions=len(completed))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
