@@ -157,7 +157,10 @@ class ConsumeLoop:
             for partition, records in batches.items():
                 handled += await self._handle_partition(partition, records)
         finally:
-            await self._commit(self.progress.take())
+            try:
+                await self._commit(self.progress.take())
+            finally:
+                self.progress.idle.set()  # a hand-over may go on: this batch is done and committed
         return handled
 
     async def _handle_partition(self, partition: TopicPartition, records: list[Record]) -> int:
@@ -165,14 +168,11 @@ class ConsumeLoop:
         for record in records:
             if self.records.interrupted():
                 break
-            self.progress.idle.clear()
             try:
                 await self.records.settle(record)
             except Abandoned:
                 self.stats.abandoned += 1
                 break
-            finally:
-                self.progress.idle.set()
             self.progress.handled(partition, record.offset)
             handled += 1
         return handled

@@ -1,14 +1,15 @@
 """Handing partitions over in a rebalance without losing or forking a record.
 
 ``Progress`` is what the consume loop has handled in the current batch but not committed yet,
-and whether a record is in flight. ``HandOver`` is the rebalance listener: when partitions are
-revoked it stops the loop from starting any further record of the batch (and wakes a record
-waiting between retries, which is abandoned), waits a bounded time for the record in flight to
-finish, then commits everything completed, all before the group hands the partitions to their
-next owner. A record still in flight after the grace is abandoned uncommitted: its next owner
-handles it again (handlers deduplicate by event_id), and nothing after it is handled here.
-aiokafka rebalances eagerly, so a revocation takes every partition of the member; the loop
-reads the batch again from the committed offsets of its new assignment.
+and whether a batch is under way. ``HandOver`` is the rebalance listener: when partitions are
+revoked it stops the loop from starting any further record of the batch (a record waiting
+between retries is woken and abandoned), then waits, for at most the grace, until the loop has
+finished its record in flight and committed what it completed; only then may the group hand
+the partitions to their next owner. A record still in flight after the grace is abandoned
+uncommitted: the listener commits what was completed before it, its next owner handles it again
+(handlers deduplicate by event_id), and nothing after it is handled here. aiokafka rebalances
+eagerly, so a revocation takes every partition of the member; the loop then reads from the
+committed offsets of its new assignment, and records fetched before are never handled.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Progress:
     def begin_batch(self) -> None:
         self.revoking = asyncio.Event()
         self.sealed = False
+        self.idle.clear()
 
     def handled(self, partition: TopicPartition, offset: int) -> None:
         if not self.sealed:
@@ -52,9 +54,14 @@ class HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
         self.grace_s = grace_s
         self.handed_over = 0
         self.abandoned_in_flight = 0
+        self.uncommitted_at_revocation = 0  # partitions a hand-over without a commit would repeat
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         progress = self.progress
+        if not revoked:
+            return  # the first join: nothing to hand over
+        self.handed_over += 1
+        self.uncommitted_at_revocation += len(progress.uncommitted)
         progress.revoking.set()
         try:
             await asyncio.wait_for(progress.idle.wait(), self.grace_s)
@@ -62,8 +69,7 @@ class HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
             self.abandoned_in_flight += 1
             log.warning("record still in flight at hand-over; abandoned uncommitted", grace_s=self.grace_s)
         progress.sealed = True
-        completed = progress.take()
-        self.handed_over += 1
+        completed = progress.take()  # empty unless the grace ran out: the loop commits its batch
         if not completed:
             return
         try:
@@ -71,8 +77,8 @@ class HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
         except KafkaError as error:
             # the group moved on without us: the next owner reads from the last commit
             log.warning("commit at hand-over refused", error_class=type(error).__name__)
-        else:
-            log.info("committed at hand-over", partitions=len(completed))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("partitions assigned", partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+        log.info(
+            "partitions assigned", partitions=len(assigned), topics=sorted({tp.topic for tp in assigned})
+        )

@@ -64,7 +64,7 @@ async def pause(seconds: float, *wake_on: asyncio.Event) -> bool:
         return False
     waiters = [asyncio.ensure_future(event.wait()) for event in wake_on]
     try:
-        done, _ = await asyncio.wait(waiters, timeout=seconds)
+        done, _ = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
