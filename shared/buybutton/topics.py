@@ -77,11 +77,6 @@ class Topic:
     def retry_named(self, prefix: str, group: str) -> str:
         return retry_name(self.named(prefix), group)
 
-    @property
-    def has_dlq(self) -> bool:
-        """Every consumed topic has a dead-letter topic (and a retry topic) per consumer group."""
-        return bool(self.consumed_by)
-
     def configs(self, replication_factor: int = 1) -> dict[str, str]:
         return {
             "cleanup.policy": "compact" if self.compacted else "delete",
@@ -194,9 +189,9 @@ def topic_for(event: Event | type[Event]) -> Topic:
     raise LookupError(f"{event_type.__name__} is not declared on any topic")
 
 
-def topic_named(name: str, prefix: str = "") -> Topic:
-    """The registry topic called ``name`` (with ``prefix`` before it)."""
+def topic_named(name: str) -> Topic:
+    """The registry topic called ``name`` (without a prefix)."""
     for topic in ALL_TOPICS:
-        if topic.named(prefix) == name:
+        if topic.name == name:
             return topic
-    raise LookupError(f"{name} is not a registry topic (prefix {prefix!r})")
+    raise LookupError(f"{name} is not a registry topic")

@@ -93,6 +93,12 @@ async def _provision(
         await admin.close()
 
 
+@dlq_app.callback()
+def dead_letters() -> None:
+    """Dead-letter topics, one per topic and consumer group (a callback, so that ``replay`` stays
+    a subcommand even while it is the only one)."""
+
+
 @dlq_app.command("replay")
 def replay(
     topic: Annotated[str, typer.Argument(help="the registry topic whose dead letters to replay")],
@@ -103,7 +109,7 @@ def replay(
 ) -> None:
     """Move the records of TOPIC.GROUP.dlq to TOPIC.GROUP.retry, which only GROUP reads, once each."""
     try:
-        declared = topic_named(prefix + topic, prefix)
+        declared = topic_named(topic)
     except LookupError as unknown:
         console.print(f"[red]{unknown}[/]")
         raise typer.Exit(2) from None

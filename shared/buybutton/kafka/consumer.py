@@ -8,13 +8,14 @@ handler makes its state change, with the events that follow, through the unit of
 outbox a relay publishes. A handler that returns anything is a bug the loop refuses loudly.
 
 Failures, by kind (``buybutton.faults.is_transient``):
-- unreadable (not JSON, unknown type or version, wrong schema): dead-lettered at once;
-- a domain error: retried ``RetryPolicy.attempts`` times, then copied to the group's
+- unreadable (not JSON, unknown version of a routed type, wrong schema): dead-lettered at once;
+- a domain error: ``RetryPolicy.attempts`` attempts, then copied to the group's
   ``<topic>.<group>.dlq`` (error class in headers) and the partition moves on;
 - transient (database, broker, a dependency's timeout, 5xx or 429, an attempt over
   ``attempt_timeout_s``): retried without limit with capped, jittered backoff, holding the
-  partition so that per-key order survives the outage; never dead-lettered. ``problem()``
-  reports it to the health check once it lasts ``report_after_s``.
+  partition so that per-key order survives the outage (a member handles its partitions one
+  after another, so its other partitions wait too); never dead-lettered. ``problem()`` reports
+  it to the health check once it lasts ``report_after_s``.
 Nothing is committed that is not handled or dead-lettered, so a crash, a stop mid-retry or a
 hand-over in a rebalance (rebalance.py) means redelivery, never loss: handlers deduplicate by
 event_id. ``stop()`` (or the stop event) ends a retry, a backoff or a rewind at once.

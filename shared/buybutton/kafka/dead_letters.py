@@ -18,7 +18,7 @@ from aiokafka.structs import ConsumerRecord
 
 from buybutton.kafka.codec import Headers, PoisonRecord
 from buybutton.sensitive import mask_text
-from buybutton.topics import DLQ_SUFFIX, RETRY_SUFFIX, dlq_name
+from buybutton.topics import DLQ_SUFFIX, RETRY_SUFFIX
 
 DLQ_HEADER_PREFIX = "dlq."
 ORIGINAL_TOPIC = "dlq.original.topic"
@@ -28,11 +28,6 @@ ERROR_CLASS = "dlq.error.class"
 ERROR_MESSAGE = "dlq.error.message"
 ATTEMPTS = "dlq.attempts"
 MAX_MESSAGE_CHARS = 500
-
-
-def dlq_topic(topic: str, group: str) -> str:
-    """The dead-letter topic of ``group`` for records of ``topic`` (a name with its prefix)."""
-    return dlq_name(topic, group)
 
 
 def dead_letter_headers(
