@@ -30,7 +30,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from buybutton.kafka.attempt import Abandoned
+from buybutton.kafka.attempt import Abandoned, attempt
 from buybutton.kafka.handling import HandlerReturnedValue, LoopStats, Record, RecordHandling
 from buybutton.kafka.producer import EventPublisher
 from buybutton.kafka.rebalance import HandOver, Progress
@@ -40,6 +40,7 @@ from buybutton.kafka.routing import Handler, Routes, RoutingTable
 __all__ = ["ConsumeLoop", "Handler", "HandlerReturnedValue", "LoopStats", "RetryPolicy", "Routes"]
 log = structlog.get_logger(__name__)
 
+COMMIT_TIMEOUT_S = 5.0
 CONSUMER_SETTINGS: dict[str, Any] = {
     "enable_auto_commit": False,
     "auto_offset_reset": "earliest",
@@ -122,9 +123,7 @@ class ConsumeLoop:
                 except Exception as error:
                     failures += 1
                     log.error("batch failed; rewinding to the last commit", error_class=type(error).__name__)
-                    while not await self._rewound() and not self.stopping.is_set():
-                        failures += 1
-                        await pause(self.retry.jittered_backoff_s(failures), self.stopping)
+                    failures = await self._rewind(failures)
                     await pause(self.retry.jittered_backoff_s(failures), self.stopping)
         finally:
             self._not_running.set()
@@ -135,19 +134,30 @@ class ConsumeLoop:
         await stop.wait()
         self.stopping.set()
 
-    async def _rewound(self) -> bool:
-        """Seek every assigned partition back to its committed offset (or the beginning)."""
-        try:
-            for partition in self.consumer.assignment():
-                committed = await self.consumer.committed(partition)
-                if committed is None:
-                    await self.consumer.seek_to_beginning(partition)
-                else:
-                    self.consumer.seek(partition, committed)
-        except Exception as error:
-            log.warning("could not rewind yet", error_class=type(error).__name__)
-            return False
-        return True
+    async def _rewind(self, failures: int) -> int:
+        """Seek every assigned partition back to its committed offset (or the beginning), trying
+        until it works or the loop stops. Returns the failures counted so far."""
+        while not self.stopping.is_set():
+            try:
+                await attempt(
+                    self._seek_to_commits, timeout_s=self.retry.attempt_timeout_s, stopping=self.stopping
+                )
+                break
+            except Abandoned:
+                break
+            except Exception as error:
+                failures += 1
+                log.warning("could not rewind yet", error_class=type(error).__name__)
+                await pause(self.retry.jittered_backoff_s(failures), self.stopping)
+        return failures
+
+    async def _seek_to_commits(self) -> None:
+        for partition in self.consumer.assignment():
+            committed = await self.consumer.committed(partition)
+            if committed is None:
+                await self.consumer.seek_to_beginning(partition)
+            else:
+                self.consumer.seek(partition, committed)
 
     async def poll_once(self, timeout_ms: int = 1000) -> int:
         """Handle one batch, then commit what was handled. Returns how many were handled."""
@@ -179,10 +189,12 @@ class ConsumeLoop:
         return handled
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit, waiting at most COMMIT_TIMEOUT_S (a stop still commits what was completed, but
+        never waits long for a broker that is away: those records are then delivered again)."""
         if not offsets:
             return
         try:
-            await self.consumer.commit(offsets)
+            await asyncio.wait_for(self.consumer.commit(offsets), COMMIT_TIMEOUT_S)
         except (CommitFailedError, IllegalStateError):
             # the partitions moved to another member: it reads from the last commit again
             log.warning("commit refused after a rebalance", partitions=len(offsets))

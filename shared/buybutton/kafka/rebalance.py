@@ -74,8 +74,8 @@ class HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
             return
         try:
             await self.commit(completed)
-        except KafkaError as error:
-            # the group moved on without us: the next owner reads from the last commit
+        except (KafkaError, TimeoutError) as error:
+            # the group moved on without us, or the broker is away: the next owner reads from the last commit
             log.warning("commit at hand-over refused", error_class=type(error).__name__)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
