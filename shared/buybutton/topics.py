@@ -1,8 +1,12 @@
 """The topic registry: the one declaration of every topic, used both by code (which topic an
-event goes to, how it is keyed) and by provisioning (partitions, retention, compaction, DLQ).
+event goes to, how it is keyed) and by provisioning (partitions, retention, compaction, the
+dead-letter and retry topics of each consumer group).
 
-Names follow ``<owner>.<stream>.v<N>``. A prefix (settings.topic_prefix) is prepended at run
-time, so each test, or each tenant of a shared broker, gets its own set of topics.
+Names follow ``<owner>.<stream>.v<N>``. Each consumer group named in ``consumed_by`` gets two
+topics of its own beside a topic: ``<topic>.<group>.dlq`` for the records it could not handle
+and ``<topic>.<group>.retry``, which only that group reads, for the dead letters replayed to it.
+A prefix (settings.topic_prefix) is prepended at run time, so each test, or each tenant of a
+shared broker, gets its own set of topics.
 """
 
 from __future__ import annotations
@@ -31,6 +35,25 @@ from buybutton.events import (
 DAY_MS = 24 * 60 * 60 * 1000
 KEEP_FOREVER = -1
 DLQ_SUFFIX = ".dlq"
+RETRY_SUFFIX = ".retry"
+
+
+def dlq_name(topic_name: str, group: str) -> str:
+    """The dead-letter topic of ``group`` for ``topic_name`` (a name with its prefix)."""
+    return f"{topic_name}.{group}{DLQ_SUFFIX}"
+
+
+def retry_name(topic_name: str, group: str) -> str:
+    """The topic only ``group`` reads its replayed dead letters of ``topic_name`` from."""
+    return f"{topic_name}.{group}{RETRY_SUFFIX}"
+
+
+def min_insync_replicas(replication_factor: int) -> int:
+    """Replicas that must hold a write before acks=all answers it. From three replicas on, all
+    but one: every acknowledged write is on at least two brokers, and one broker may be down
+    without stopping writes. With one or two replicas, one (at two, requiring both would stop
+    every write while either broker restarts)."""
+    return replication_factor - 1 if replication_factor >= 3 else 1
 
 
 @dataclass(frozen=True)
@@ -48,19 +71,17 @@ class Topic:
     def named(self, prefix: str = "") -> str:
         return f"{prefix}{self.name}"
 
-    def dlq_named(self, prefix: str = "") -> str:
-        return f"{prefix}{self.name}{DLQ_SUFFIX}"
+    def dlq_named(self, prefix: str, group: str) -> str:
+        return dlq_name(self.named(prefix), group)
 
-    @property
-    def has_dlq(self) -> bool:
-        """Every consumed topic has a dead-letter topic beside it."""
-        return bool(self.consumed_by)
+    def retry_named(self, prefix: str, group: str) -> str:
+        return retry_name(self.named(prefix), group)
 
-    def configs(self) -> dict[str, str]:
+    def configs(self, replication_factor: int = 1) -> dict[str, str]:
         return {
             "cleanup.policy": "compact" if self.compacted else "delete",
             "retention.ms": str(self.retention_ms),
-            "min.insync.replicas": "1",
+            "min.insync.replicas": str(min_insync_replicas(replication_factor)),
         }
 
 
@@ -148,11 +169,11 @@ class MerchantOrdersTopic:
     def for_merchant(self, merchant_id: str, prefix: str = "") -> str:
         return prefix + self.template.format(merchant_id=merchant_id)
 
-    def configs(self) -> dict[str, str]:
+    def configs(self, replication_factor: int = 1) -> dict[str, str]:
         return {
             "cleanup.policy": "delete",
             "retention.ms": str(self.retention_ms),
-            "min.insync.replicas": "1",
+            "min.insync.replicas": str(min_insync_replicas(replication_factor)),
         }
 
 
@@ -166,3 +187,11 @@ def topic_for(event: Event | type[Event]) -> Topic:
         if event_type in topic.events:
             return topic
     raise LookupError(f"{event_type.__name__} is not declared on any topic")
+
+
+def topic_named(name: str) -> Topic:
+    """The registry topic called ``name`` (without a prefix)."""
+    for topic in ALL_TOPICS:
+        if topic.name == name:
+            return topic
+    raise LookupError(f"{name} is not a registry topic")

@@ -6,9 +6,9 @@ recovery: it is recovered as it is and read as no rule.
 
 Consumes: rollout.commands.v1 (raw bytes; consumer group = the app id) and, to recover the
 table at start, rollout.rules.v1. Produces: RolloutChanged on rollout.rules.v1 (with the
-event_type / schema_version headers), dead letters on rollout.commands.v1.dlq. Built from
-settings when the service starts (never at import); no web server, in-memory store (the
-state is the topic), topics provisioned by the registry, never declared here.
+event_type / schema_version headers), dead letters on rollout.commands.v1.rollout-service.dlq.
+Built from settings when the service starts (never at import); no web server, in-memory store
+(the state is the topic), topics provisioned by the registry, never declared here.
 """
 
 from __future__ import annotations
@@ -146,6 +146,12 @@ def build_rules_stream(
     )
     app.tables.add(table)
     processor = RulesProcessor(table, audit, producer=settings.service_name)
-    commands = CommandAgent(processor, app, group_id=settings.consumer_group_id, retry=retry)
+    commands = CommandAgent(
+        processor,
+        app,
+        group_id=settings.consumer_group_id,
+        dead_letter_topic=ROLLOUT_COMMANDS.dlq_named(prefix, settings.service_name),
+        retry=retry,
+    )
     agent = app.agent(commands_topic, name="apply-rollout-commands")(commands.run)
     return RulesStream(app, table, commands, agent, datadir)

@@ -1,58 +1,46 @@
 """The consume loop every service runs, written once.
 
-Consumes the topics its routing table names; for each record, in partition order: decode it
-with the shared models, call the handler routed for its event type, publish the events the
-handler returns, and only then commit the offset. A handler (or its publish) that raises is
-retried with bounded exponential backoff; after the last attempt the record goes to
-``<topic>.dlq`` with the error in headers and the partition moves on. A record that can never
-be read (not JSON, unknown type or version, wrong schema) goes to the DLQ at once. Nothing is
-committed that is not handled or dead-lettered, so a crash means redelivery, never loss:
-handlers must be idempotent (deduplicate by event_id).
+Consumes the topics its routing table names, and the group's own retry topic beside each (where
+replayed dead letters arrive); for each record, in partition order: skip it if the group does not
+route its event type (on the header, before validation), decode it with the shared models, run
+the routed handler, and only then commit the offset. The loop never publishes an event: a
+handler makes its state change, with the events that follow, through the unit of work, whose
+outbox a relay publishes. A handler that returns anything is a bug the loop refuses loudly.
+
+Failures, by kind (``buybutton.faults.is_transient``):
+- unreadable (not JSON, unknown version of a routed type, wrong schema): dead-lettered at once;
+- a domain error: ``RetryPolicy.attempts`` attempts, then copied to the group's
+  ``<topic>.<group>.dlq`` (error class in headers) and the partition moves on;
+- transient (database, broker, a dependency's timeout, 5xx or 429, an attempt over
+  ``attempt_timeout_s``): retried without limit with capped, jittered backoff, holding the
+  partition so that per-key order survives the outage (a member handles its partitions one
+  after another, so its other partitions wait too); never dead-lettered. ``problem()`` reports
+  it to the health check once it lasts ``report_after_s``.
+Nothing is committed that is not handled or dead-lettered, so a crash, a stop mid-retry or a
+hand-over in a rebalance (rebalance.py) means redelivery, never loss: handlers deduplicate by
+event_id. ``stop()`` (or the stop event) ends a retry, a backoff or a rewind at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import CommitFailedError
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from buybutton.events import Event
-from buybutton.kafka.codec import PoisonRecord, decode
-from buybutton.kafka.dead_letters import dead_letter_headers, dlq_topic
+from buybutton.kafka.attempt import Abandoned, attempt
+from buybutton.kafka.handling import HandlerReturnedValue, LoopStats, Record, RecordHandling
 from buybutton.kafka.producer import EventPublisher
-from buybutton.topics import topic_for
+from buybutton.kafka.rebalance import HandOver, Progress
+from buybutton.kafka.retry import RetryPolicy, pause
+from buybutton.kafka.routing import Handler, Routes, RoutingTable
 
-Handler = Callable[[Any], Awaitable[Sequence[Event] | None]]
-Routes = Mapping[type[Event], Handler]
-
+__all__ = ["ConsumeLoop", "Handler", "HandlerReturnedValue", "LoopStats", "RetryPolicy", "Routes"]
 log = structlog.get_logger(__name__)
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 3
-    first_backoff_s: float = 0.1
-    max_backoff_s: float = 5.0
-
-    def backoff_s(self, failed_attempt: int) -> float:
-        return float(min(self.max_backoff_s, self.first_backoff_s * 2 ** (failed_attempt - 1)))
-
-
-@dataclass
-class LoopStats:
-    handled: int = 0
-    skipped: int = 0
-    retries: int = 0
-    dead_lettered: int = 0
-    by_error: dict[str, int] = field(default_factory=dict)
-
-
+COMMIT_TIMEOUT_S = 5.0
 CONSUMER_SETTINGS: dict[str, Any] = {
     "enable_auto_commit": False,
     "auto_offset_reset": "earliest",
@@ -61,6 +49,9 @@ CONSUMER_SETTINGS: dict[str, Any] = {
 
 
 class ConsumeLoop:
+    """``consumer_name`` is the group's name in the registry (default: ``group_id``); it names
+    the dead-letter and retry topics. ``publisher`` writes dead letters only."""
+
     def __init__(
         self,
         *,
@@ -71,17 +62,26 @@ class ConsumeLoop:
         retry: RetryPolicy | None = None,
         batch_size: int = 100,
         session_timeout_ms: int = 10_000,
+        consumer_name: str | None = None,
+        hand_over_grace_s: float = 10.0,
     ) -> None:
         self.group_id = group_id
-        self.routes = dict(routes)
-        self.publisher = publisher
+        routing = RoutingTable.build(
+            routes, group=consumer_name or group_id, topic_prefix=publisher.topic_prefix
+        )
+        self.topics = routing.topics
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
-        self.stats = LoopStats()
-        prefix = publisher.topic_prefix
-        self.topics = sorted({topic_for(event_type).named(prefix) for event_type in self.routes})
+        self.stopping = asyncio.Event()
+        self.progress = Progress()
+        self.records = RecordHandling(
+            routing, publisher, self.retry, group_id=group_id, stopping=self.stopping, progress=self.progress
+        )
+        self.stats = self.records.stats
+        self.hand_over = HandOver(self.progress, self._commit, grace_s=hand_over_grace_s)
+        self._not_running = asyncio.Event()
+        self._not_running.set()
         self.consumer = AIOKafkaConsumer(
-            *self.topics,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             client_id=group_id,
@@ -93,109 +93,108 @@ class ConsumeLoop:
 
     async def start(self) -> None:
         await self.consumer.start()
-
-    def problem(self) -> str | None:
-        """What keeps this loop from moving on, for the health check (nothing yet)."""
-        return None
+        self.consumer.subscribe(self.topics, listener=self.hand_over)
 
     async def stop(self) -> None:
+        """End the run at once (a record in flight or in retry stays uncommitted), then leave."""
+        self.stopping.set()
+        await self._not_running.wait()
         await self.consumer.stop()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Handle batches until ``stop`` is set. When a batch fails outside the handlers (the
-        broker unreachable for a dead letter or a commit), rewind every partition to its last
-        commit before going on, so that nothing fetched but not committed is ever skipped."""
+    def problem(self) -> str | None:
+        """For a health check: what the loop has been retrying for too long, if anything."""
+        outage = self.records.outage
+        if outage is None or outage.seconds() < self.retry.report_after_s:
+            return None
+        return outage.describe()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Handle batches until ``stop`` is set or ``stop()`` is called. When a batch fails
+        outside the handlers (the broker unreachable for a commit), rewind every partition to its
+        last commit before going on, so that nothing fetched but not committed is ever skipped."""
+        relay = asyncio.ensure_future(self._stop_when(stop)) if stop else None
+        self._not_running.clear()
         failures = 0
-        while not stop.is_set():
+        try:
+            while not self.stopping.is_set():
+                try:
+                    await self.poll_once(timeout_ms=500)
+                    failures = 0
+                except Exception as error:
+                    failures += 1
+                    log.error("batch failed; rewinding to the last commit", error_class=type(error).__name__)
+                    failures = await self._rewind(failures)
+                    await pause(self.retry.jittered_backoff_s(failures), self.stopping)
+        finally:
+            self._not_running.set()
+            if relay:
+                relay.cancel()
+
+    async def _stop_when(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.stopping.set()
+
+    async def _rewind(self, failures: int) -> int:
+        """Seek every assigned partition back to its committed offset (or the beginning), trying
+        until it works or the loop stops. Returns the failures counted so far."""
+        while not self.stopping.is_set():
             try:
-                await self.poll_once(timeout_ms=500)
-                failures = 0
+                await attempt(
+                    self._seek_to_commits, timeout_s=self.retry.attempt_timeout_s, stopping=self.stopping
+                )
+                break
+            except Abandoned:
+                break
             except Exception as error:
                 failures += 1
-                log.error("batch failed; rewinding to the last commit", error_class=type(error).__name__)
-                while not await self._rewound():
-                    failures += 1
-                    await asyncio.sleep(self.retry.backoff_s(failures))
+                log.warning("could not rewind yet", error_class=type(error).__name__)
+                await pause(self.retry.jittered_backoff_s(failures), self.stopping)
+        return failures
 
-    async def _rewound(self) -> bool:
-        """Seek every assigned partition back to its committed offset (or the beginning)."""
-        try:
-            for partition in self.consumer.assignment():
-                committed = await self.consumer.committed(partition)
-                if committed is None:
-                    await self.consumer.seek_to_beginning(partition)
-                else:
-                    self.consumer.seek(partition, committed)
-        except Exception as error:
-            log.warning("could not rewind yet", error_class=type(error).__name__)
-            return False
-        return True
+    async def _seek_to_commits(self) -> None:
+        for partition in self.consumer.assignment():
+            committed = await self.consumer.committed(partition)
+            if committed is None:
+                await self.consumer.seek_to_beginning(partition)
+            else:
+                self.consumer.seek(partition, committed)
 
     async def poll_once(self, timeout_ms: int = 1000) -> int:
-        """Handle one batch: every record, then one commit per partition. Returns the count."""
+        """Handle one batch, then commit what was handled. Returns how many were handled."""
         batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=self.batch_size)
-        count = 0
-        for partition, records in batches.items():
-            for record in records:
-                await self.handle_record(record)
-                count += 1
+        self.progress.begin_batch()
+        handled = 0
+        try:
+            for partition, records in batches.items():
+                handled += await self._handle_partition(partition, records)
+        finally:
             try:
-                await self.consumer.commit({partition: records[-1].offset + 1})
-            except CommitFailedError:
-                # the partition moved to another member during the batch; it will redeliver
-                # from the last commit, and handlers deduplicate
-                log.warning("commit refused after a rebalance", partition=str(partition))
-        return count
+                await self._commit(self.progress.take())
+            finally:
+                self.progress.idle.set()  # a hand-over may go on: this batch is done and committed
+        return handled
 
-    async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        with structlog.contextvars.bound_contextvars(
-            topic=record.topic, partition=record.partition, offset=record.offset
-        ):
+    async def _handle_partition(self, partition: TopicPartition, records: list[Record]) -> int:
+        handled = 0
+        for record in records:
+            if self.records.interrupted():
+                break
             try:
-                event = decode(record.value, record.headers)
-            except PoisonRecord as error:
-                await self._dead_letter(record, error, attempts=1)
-                return
-            handler = self.routes.get(type(event))
-            if handler is None:
-                self.stats.skipped += 1
-                return
-            with structlog.contextvars.bound_contextvars(
-                event_id=event.event_id,
-                event_type=event.event_type,
-                correlation_id=event.correlation_id,
-            ):
-                await self._handle_with_retries(record, event, handler)
+                await self.records.settle(record)
+            except Abandoned:
+                self.stats.abandoned += 1
+                break
+            self.progress.handled(partition, record.offset)
+            handled += 1
+        return handled
 
-    async def _handle_with_retries(
-        self, record: ConsumerRecord[bytes, bytes], event: Event, handler: Handler
-    ) -> None:
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                produced = await handler(event) or ()
-                await self.publisher.publish_all(produced)
-            except Exception as error:
-                if attempt == self.retry.attempts:
-                    await self._dead_letter(record, error, attempts=attempt)
-                    return
-                self.stats.retries += 1
-                log.warning("handler failed; will retry", attempt=attempt, error_class=type(error).__name__)
-                await asyncio.sleep(self.retry.backoff_s(attempt))
-            else:
-                self.stats.handled += 1
-                return
-
-    async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
-    ) -> None:
-        target = dlq_topic(record.topic)
-        await self.publisher.publish_raw(
-            target,
-            key=record.key,
-            value=record.value,
-            headers=dead_letter_headers(record, error=error, attempts=attempts, group_id=self.group_id),
-        )
-        self.stats.dead_lettered += 1
-        name = type(error).__name__
-        self.stats.by_error[name] = self.stats.by_error.get(name, 0) + 1
-        log.error("record dead-lettered", dlq_topic=target, attempts=attempts, error_class=name)
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit, waiting at most COMMIT_TIMEOUT_S (a stop still commits what was completed, but
+        never waits long for a broker that is away: those records are then delivered again)."""
+        if not offsets:
+            return
+        try:
+            await asyncio.wait_for(self.consumer.commit(offsets), COMMIT_TIMEOUT_S)
+        except (CommitFailedError, IllegalStateError):
+            # the partitions moved to another member: it reads from the last commit again
+            log.warning("commit refused after a rebalance", partitions=len(offsets))

@@ -1,6 +1,8 @@
-"""Replay dead letters: read ``<topic>.dlq`` and write each record back to the topic it came
-from, bytes unchanged, once. The replayer's own consumer group remembers how far it got, so a
-second replay sends only what was dead-lettered since."""
+"""Replay dead letters to the one group that failed them: read ``<topic>.<group>.dlq`` and write
+each record, bytes unchanged, to ``<topic>.<group>.retry``, which only that group's consume loop
+reads (other groups of ``<topic>`` never see the record again), once. The replayer's own
+consumer group remembers how far it got, so a second replay sends only what was dead-lettered
+since."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from buybutton.kafka.dead_letters import replay_headers, replay_target
+from buybutton.kafka.dead_letters import replay_headers, retry_topic_of
 from buybutton.kafka.partitions import partition_ids
 from buybutton.kafka.producer import EventPublisher
 
@@ -31,7 +33,7 @@ async def replay_dead_letters(
     group_id: str = REPLAYER_GROUP,
     progress: Progress | None = None,
 ) -> ReplayResult:
-    """Send every not-yet-replayed record of ``dlq_topic_name`` back to its original topic."""
+    """Send every not-yet-replayed record of ``dlq_topic_name`` to its group's retry topic."""
     publisher = await EventPublisher.start(bootstrap_servers, client_id=group_id)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
@@ -54,6 +56,8 @@ async def _replay(
     limit: int | None,
     progress: Progress | None,
 ) -> ReplayResult:
+    target = retry_topic_of(dlq_topic_name)
+    await partition_ids(consumer, target)  # LookupError now rather than a send that waits for it
     partitions = [TopicPartition(dlq_topic_name, p) for p in await partition_ids(consumer, dlq_topic_name)]
     consumer.assign(partitions)
     ends = await consumer.end_offsets(partitions)
@@ -65,7 +69,6 @@ async def _replay(
         batches = await consumer.getmany(*remaining, timeout_ms=1000)
         for tp, records in batches.items():
             for record in records[: total - result.replayed]:
-                target = replay_target(record.headers, dlq_topic_name)
                 await publisher.publish_raw(
                     target,
                     key=record.key,

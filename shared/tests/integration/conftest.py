@@ -1,18 +1,21 @@
-"""``start_writers``: writer processes (uow_writer.py) applying changes to merchant aggregates in
-this test's database, released together; their counts are collected when they finish."""
+"""Fixtures for the shared plumbing's broker and database tests: ``publisher`` (a publisher on
+this test's topics) and ``start_writers`` (writer processes, uow_writer.py, applying changes to
+merchant aggregates in this test's database, released together; their counts are collected
+when they finish)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pymongo.database import Database
 
+from buybutton.kafka.producer import EventPublisher
 from devstack.endpoints import Endpoints
 
 WRITER_SCRIPT = Path(__file__).with_name("uow_writer.py")
@@ -75,3 +78,14 @@ def start_writers(endpoints: Endpoints, mongo_db: Database[dict[str, object]]) -
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+async def publisher(kafka_bootstrap: str, registry_topics: str) -> AsyncIterator[EventPublisher]:
+    publisher = await EventPublisher.start(
+        kafka_bootstrap, client_id="test-publisher", topic_prefix=registry_topics
+    )
+    try:
+        yield publisher
+    finally:
+        await publisher.stop()

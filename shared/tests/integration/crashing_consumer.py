@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from buybutton.events import BuyClicked, Event
+from buybutton.events import BuyClicked
 from buybutton.kafka.consumer import ConsumeLoop
 from buybutton.kafka.producer import EventPublisher
 
@@ -21,17 +21,17 @@ from buybutton.kafka.producer import EventPublisher
 async def main(bootstrap: str, prefix: str, group: str, seen_file: Path, crash: bool) -> None:
     publisher = await EventPublisher.start(bootstrap, client_id=group, topic_prefix=prefix)
 
-    async def hold_stock(event: BuyClicked) -> list[Event]:
+    async def forward_order(event: BuyClicked) -> None:
         with seen_file.open("a") as seen:
             seen.write(event.event_id + "\n")
         if crash:
             os.kill(os.getpid(), signal.SIGKILL)
-        return []
 
     loop = ConsumeLoop(
         bootstrap_servers=bootstrap,
         group_id=group,
-        routes={BuyClicked: hold_stock},
+        consumer_name="merchant-relay",
+        routes={BuyClicked: forward_order},
         publisher=publisher,
         session_timeout_ms=6000,
     )

@@ -85,7 +85,7 @@ def test_poison_commands_are_dead_lettered_and_the_partition_moves_on(
     dead = asyncio.run(
         read_until(
             module_settings.kafka_bootstrap_servers,
-            ROLLOUT_COMMANDS.dlq_named(module_settings.topic_prefix),
+            ROLLOUT_COMMANDS.dlq_named(module_settings.topic_prefix, module_settings.service_name),
             lambda got: len(of_rule(got, rule_name)) >= 3,
         )
     )
