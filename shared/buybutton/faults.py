@@ -56,7 +56,8 @@ def _is_transient_mongo(error: BaseException) -> bool:
     if isinstance(error, errors.ConnectionFailure | errors.ExecutionTimeout | errors.WTimeoutError):
         return True  # AutoReconnect, NotPrimaryError, NetworkTimeout, ServerSelectionTimeoutError
     if isinstance(error, errors.PyMongoError):
-        return any(error.has_error_label(label) for label in TRANSIENT_MONGO_LABELS)
+        # ``timeout``: the operation ran out of its timeoutMS (client-side operation timeout)
+        return error.timeout or any(error.has_error_label(label) for label in TRANSIENT_MONGO_LABELS)
     return False
 
 
