@@ -1,8 +1,8 @@
 """Base model for anything a caller sends: unknown fields are refused, and card data is refused
 wherever it hides (any string, number or mapping key holding a card number as
 ``buybutton.sensitive`` reads one, or any field named like a card number or security code), with
-a message that never repeats the value. ``find_card_data`` is also what the URL guard and the
-token verifier check path and query parameters and token claims with."""
+a message that never repeats the value. ``find_card_data`` is also what the token verifier checks
+claims with; ``CardFree`` is the same check for one value, for path parameters' types."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 from buybutton.sensitive import looks_like_card_number
 
@@ -22,6 +22,14 @@ CARD_DATA_REFUSED = (
 )
 
 
+def refuse_card_data(value: str) -> str:
+    if looks_like_card_number(value):
+        raise ValueError(CARD_DATA_REFUSED)
+    return value
+
+
+# in a parameter's Annotated type: ``Annotated[str, Path(...), CardFree]``
+CardFree = AfterValidator(refuse_card_data)
 FIELD_NAME_SHAPED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 

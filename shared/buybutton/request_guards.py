@@ -1,10 +1,12 @@
 """Checks every HTTP request passes before any route sees it (ASGI middleware, installed by
 ``buybutton.service.service_app`` on every service):
 
-- ``CardFreeUrl``: a path, a query parameter's name or its value holding card data (as
-  ``buybutton.sensitive`` reads it) answers 422, whatever the route, so a card number never
-  becomes an id, a Kafka key or a log field. The answer names where (``path``, or the query
-  parameter) and never repeats what was sent.
+- ``CardFreeQuery``: a query parameter whose name or value holds card data (as
+  ``buybutton.sensitive`` reads it) answers 422, whatever the route (declared parameter or not),
+  so a card number never becomes an id, a Kafka key or a log field. The answer names the
+  parameter and never repeats what was sent. Path parameters are checked by their route's type
+  (``buybutton.inputs.CardFree``) instead: some are ids the platform drew itself, which a
+  caller only looks up.
 - ``BodySizeLimit``: a body longer than the service's ``http_max_body_bytes`` answers 413
   before it is parsed: at once when ``Content-Length`` says so, else as soon as the bytes
   received (a chunked body) pass the limit. A body within the limit is handed on as it came.
@@ -29,10 +31,8 @@ async def _answer(send: Send, status: int, content: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def card_data_in_url(scope: Scope) -> list[str] | None:
-    """Where in the request's URL card data sits, as a validation location, or None."""
-    if looks_like_card_number(scope.get("path", "")):
-        return ["path"]
+def card_data_in_query(scope: Scope) -> list[str] | None:
+    """Which query parameter holds card data, as a validation location, or None."""
     for name, value in QueryParams(scope.get("query_string", b"")).multi_items():
         if looks_like_card_number(name):
             return ["query", "<a name>"]
@@ -41,16 +41,16 @@ def card_data_in_url(scope: Scope) -> list[str] | None:
     return None
 
 
-class CardFreeUrl:
+class CardFreeQuery:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        where = card_data_in_url(scope) if scope["type"] == "http" else None
+        where = card_data_in_query(scope) if scope["type"] == "http" else None
         if where is None:
             await self.app(scope, receive, send)
             return
-        problem = {"loc": where, "msg": CARD_DATA_REFUSED, "type": "card_data"}
+        problem = {"loc": where, "msg": f"Value error, {CARD_DATA_REFUSED}", "type": "value_error"}
         await _answer(send, 422, {"detail": [problem]})
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from itertools import accumulate
 
@@ -154,6 +155,16 @@ def card_numbers_in(text: str) -> list[str]:
 
 def looks_like_card_number(text: str) -> bool:
     return any(has_luhn_window(digits) for _, _, digits in digit_runs(text))
+
+
+def card_free(draw: Callable[[], str]) -> str:
+    """``draw()`` again until it holds no card number: for random ids (a random hex or uuid id
+    holds a Luhn-valid run of 13 or more digits about once in 150 draws), so that an id the
+    platform generates is never refused as a path parameter nor found by a scan for card data."""
+    while True:
+        drawn = draw()
+        if not looks_like_card_number(drawn):
+            return drawn
 
 
 def is_sensitive_name(name: str) -> bool:

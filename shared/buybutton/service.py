@@ -9,7 +9,7 @@ names one. Every other endpoint declares who may call it with ``buybutton.auth.r
 
 A request that fails validation answers 422 with, per problem, the field's location, a message
 and a type, but never the submitted value (it may be a card number or an address). Before any
-route: card data in the path or a query parameter answers 422, and a body longer than
+route: card data in a query parameter answers 422, and a body longer than
 ``http_max_body_bytes`` 413 unread (``buybutton.request_guards``).
 
 A service whose settings do not validate (``ENVIRONMENT`` missing, say) refuses to start with
@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from buybutton.auth import TokenVerifier
 from buybutton.inputs import location_part
 from buybutton.logging import configure_logging
-from buybutton.request_guards import BodySizeLimit, CardFreeUrl
+from buybutton.request_guards import BodySizeLimit, CardFreeQuery
 from buybutton.settings import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
@@ -71,7 +71,7 @@ def service_app(settings: ServiceSettings, **fastapi_options: Any) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _answer_invalid_request)
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
-    app.add_middleware(CardFreeUrl)  # added last, so it runs first: before the body is read
+    app.add_middleware(CardFreeQuery)  # added last, so it runs first: before the body is read
     if settings.auth_public_key:
         app.state.token_verifier = TokenVerifier(
             settings.auth_public_key,

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
 
+from buybutton.inputs import CardFree
 from tweet_service.callers import IDENTIFIER, ActingMerchant, TweetId
 from tweet_service.cursors import Cursor, PageSize, next_cursor
 from tweet_service.gate import may_sell, rules_in_force
@@ -26,7 +27,7 @@ from tweet_service.tweets import TweetProblem, Tweets, UnknownTweet
 from tweet_service.views import TweetBody, TweetPage, tweet_body
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/tweets", tags=["merchants' tweets"])
-Sku = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER)]
+Sku = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER), CardFree]
 UNKNOWN_TWEET_OR_VARIANT = "no such tweet of this merchant, or no such variant of its product"
 
 

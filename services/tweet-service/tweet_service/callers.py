@@ -4,7 +4,10 @@
 - admins: an admin token with scope ``merchants:write`` to register merchants and issue keys;
 - merchants: an API key in ``X-Api-Key`` (issued by an admin, stored hashed, revocable),
   and only for their own merchant id: acting for another merchant answers 403.
-Missing or invalid credentials answer 401.
+Missing or invalid credentials answer 401. Path ids a caller chooses (merchant ids, skus, key
+ids) are refused with 422 when they hold card data; a tweet id is drawn by tweet-service and only
+looked up (an unknown one is a 404 that stores nothing), so it takes no card check until tweet
+ids are drawn card-free (``buybutton.sensitive.card_free``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader
 
 from buybutton.auth import Principal, require
+from buybutton.inputs import CardFree
 
 API_KEY_HEADER = "X-Api-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="a merchant's API key")
@@ -24,7 +28,7 @@ Admin = Annotated[Principal, Depends(require("admin", scopes=["merchants:write"]
 IDENTIFIER = r"^[A-Za-z0-9_.:-]+$"
 TweetId = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the tweet")]
 MerchantId = Annotated[
-    str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the merchant")
+    str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the merchant"), CardFree
 ]
 
 
