@@ -2,15 +2,22 @@
 Stripe test numbers of each brand, and random Luhn-valid numbers of 13 to 19 digits) written
 with random separators between random groups, inside random text, next to other digit groups;
 and ordinary text with digits as people write it (addresses, phone numbers, ZIP codes, order
-numbers, dates, times, prices), which must always be accepted."""
+numbers, dates, times, prices), which must always be accepted; and what an endpoint's refusal
+of a card must look like."""
 
 from __future__ import annotations
 
 import string
+from collections import Counter
+from collections.abc import Callable
 
+import httpx
 from hypothesis import strategies as st
 
-from buybutton.sensitive import luhn_valid
+from buybutton.sensitive import looks_like_card_number, luhn_valid
+
+# where a caller can put text: a request sending it, and the status that refuses it there
+Place = tuple[Callable[[str], httpx.Response], int]
 
 STRIPE_TEST_CARDS = (
     "4242424242424242",
@@ -194,3 +201,27 @@ def ordinary_text(draw: st.DrawFn, max_size: int = 280) -> str:
         text += draw(FRAGMENTS[name])
     text += draw(_pick("", ".", "!", " today.", " - thanks!"))
     return text[:max_size].strip() or "Thanks"
+
+
+def refused_as_expected(place: str, response: httpx.Response, expected: int, text: str) -> bool:
+    """``expected``; a 422 says card data, unless a path id's pattern refused the text first (a
+    path parameter is checked for its pattern before its content); a "/" makes a path no route
+    has (404)."""
+    in_path = place.endswith("(path)")
+    if in_path and "/" in text and response.status_code == 404:
+        return True
+    if response.status_code != expected:
+        return False
+    card_said = "card data is never accepted" in response.text
+    return expected != 422 or card_said or (in_path and "string_pattern_mismatch" in response.text)
+
+
+def refused_everywhere(places: dict[str, Place], number: str, text: str, tried: Counter[str]) -> None:
+    """Send ``text`` (holding ``number``) to every place: each refuses it and never repeats it."""
+    for name, (send, expected) in places.items():
+        response = send(text)
+        tried["requests"] += 1
+        tried["accepted"] += response.is_success
+        assert refused_as_expected(name, response, expected, text), (name, ascii(text), response.text)
+        assert number not in response.text and text not in response.text, (name, response.text)
+        assert not looks_like_card_number(response.text), (name, response.text)
