@@ -11,6 +11,7 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -115,3 +116,23 @@ def test_the_vault_refuses_to_start_without_its_own_key_ring_outside_development
     lines = started.stderr.strip().splitlines()
     assert started.returncode != 0 and len(lines) == 1 and named in lines[0], started.stderr
     assert "YnV5" not in started.stderr  # the value is never repeated
+
+
+def test_vault_admin_refuses_to_start_without_environment_in_one_line() -> None:
+    vault_admin = Path(sys.executable).parent / "vault-admin"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+        "MONGODB_URL": "mongodb://127.0.0.1:1/",
+    }
+    started = subprocess.run(
+        [str(vault_admin), "keys"],
+        env={**env, "AUTH_PUBLIC_KEY": "pem"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert started.stderr.strip() == "vault-admin refuses to start: ENVIRONMENT: Field required", (
+        started.stderr
+    )
