@@ -11,6 +11,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from buybutton.sensitive import card_free
+
 PREFIX = "bbk_"
 
 
@@ -26,7 +28,7 @@ class IssuedKey:
 
 
 def issue_api_key() -> IssuedKey:
-    key_id = secrets.token_hex(8)
+    key_id = card_free(lambda: secrets.token_hex(8))  # it is a path parameter: never card-shaped
     secret = secrets.token_urlsafe(32)
     return IssuedKey(key_id=key_id, secret_hash=hash_secret(secret), api_key=f"{PREFIX}{key_id}.{secret}")
 

@@ -6,10 +6,18 @@ merchant id or service name), the audience (the service it is meant for), ``scop
 separated, for services) and, for buyers, ``country``. Missing or invalid credentials answer
 401 with ``WWW-Authenticate: Bearer``; valid credentials of the wrong kind or without the
 scope answer 403. Tokens are never logged.
+
+Invalid, besides a bad signature, issuer, audience or time: a subject that is not a principal
+id (the one rule for buyer, merchant, admin and service ids, ``is_principal_id``: the event
+envelope's ``Identifier``, 1-128 characters of ``A-Za-z0-9_.:-``, and no card number in it, so
+that an id can stand in events, Kafka keys and documents as it is); any claim, name or value,
+that holds card data; and an ``exp`` more than ``max_lifetime_s`` (AUTH_MAX_TOKEN_LIFETIME_S)
+ahead, so a stolen token cannot be minted to live for ever.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,10 +28,26 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import TypeAdapter, ValidationError
+
+from buybutton.events.envelope import Identifier
+from buybutton.inputs import find_card_data
+from buybutton.sensitive import looks_like_card_number
 
 TokenKind = Literal["buyer", "merchant", "service", "admin"]
 ALGORITHM = "EdDSA"
 DEFAULT_ISSUER = "buybutton-identity"
+DEFAULT_MAX_LIFETIME_S = 24 * 60 * 60
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
+
+
+def is_principal_id(candidate: object) -> bool:
+    """Whether ``candidate`` may name a buyer, merchant, admin or service anywhere on the platform."""
+    try:
+        _IDENTIFIER.validate_python(candidate, strict=True)
+    except ValidationError:
+        return False
+    return not looks_like_card_number(str(candidate))
 
 
 @dataclass(frozen=True)
@@ -99,7 +123,13 @@ class TokenVerifier:
     """Checks signature, issuer, audience and expiry, then reads the principal."""
 
     def __init__(
-        self, public_key_pem: str, *, audience: str, issuer: str = DEFAULT_ISSUER, leeway_s: int = 5
+        self,
+        public_key_pem: str,
+        *,
+        audience: str,
+        issuer: str = DEFAULT_ISSUER,
+        leeway_s: int = 5,
+        max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S,
     ) -> None:
         key = serialization.load_pem_public_key(public_key_pem.encode())  # parsed once
         if not isinstance(key, Ed25519PublicKey):
@@ -108,6 +138,7 @@ class TokenVerifier:
         self.audience = audience
         self.issuer = issuer
         self.leeway_s = leeway_s
+        self.max_lifetime_s = max_lifetime_s
 
     def verify(self, token: str) -> Principal:
         try:
@@ -122,6 +153,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(type(error).__name__) from None
+        self._check_claims(claims)
         kind = claims.get("kind")
         if kind not in get_args(TokenKind):
             raise InvalidToken("unknown token kind")
@@ -133,6 +165,15 @@ class TokenVerifier:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             country=country if isinstance(country, str) else None,
         )
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        if not is_principal_id(claims["sub"]):
+            raise InvalidToken("subject is not a principal id")
+        latest = time.time() + self.max_lifetime_s + self.leeway_s
+        if not isinstance(claims["exp"], int | float) or claims["exp"] > latest:
+            raise InvalidToken("the token lives longer than AUTH_MAX_TOKEN_LIFETIME_S")
+        if find_card_data(claims) is not None:
+            raise InvalidToken("a claim holds card data")
 
 
 _bearer = HTTPBearer(auto_error=False)

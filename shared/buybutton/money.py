@@ -24,7 +24,7 @@ def known_currencies() -> frozenset[str]:
 def check_currency(code: str) -> str:
     """Accept an upper-case ISO 4217 code that Babel's CLDR data knows; refuse anything else."""
     if code not in known_currencies():
-        raise ValueError(f"unknown currency {code!r}: expected an ISO 4217 code such as 'USD'")
+        raise ValueError("unknown currency: expected an ISO 4217 code such as 'USD'")
     return code
 
 

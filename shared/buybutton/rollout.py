@@ -1,9 +1,11 @@
 """The rollout gate, decided in-process from the rules in force (no call to another service).
 
-bucket = first 8 bytes of BLAKE2b(salt ":" user_id), big-endian, mod 10 000. A buyer sees the
-Buy button on a seller's tweet when, in this order: rules exist (fail closed otherwise); the
-kill switch is off; the seller is allow-listed; and either the buyer is on the override list,
-or the buyer's country is allowed and bucket < percentage_bps. The hash is keyed by the salt
+bucket = BLAKE2b with an 8-byte digest (digest_size=8, not BLAKE2b-512 cut to 8 bytes) of the
+UTF-8 bytes of salt ":" user_id, read as an unsigned big-endian integer, mod 10 000 (test
+vectors in docs/rollout-gate.md). A buyer sees the Buy button on a seller's tweet when, in
+this order: rules exist (fail closed otherwise); the kill switch is off; the seller is
+allow-listed; and either the buyer is on the override list, or the buyer's country is allowed
+and bucket < percentage_bps. The hash is keyed by the salt
 only, so a decision is the same in every process and after every restart, and raising the
 percentage only adds buyers. An unknown or missing country never sees the button.
 """

@@ -8,14 +8,20 @@ the service has set ``app.state.health_problem`` (a callable answering a problem
 names one. Every other endpoint declares who may call it with ``buybutton.auth.require``.
 
 A request that fails validation answers 422 with, per problem, the field's location, a message
-and a type, but never the submitted value (it may be a card number or an address). A request
-that meets an outage (the database or the broker away or too slow: buybutton.faults) answers 503
-with ``Retry-After``, naming only the error's class; nothing it asked for is half done, since
-every change is one write.
+and a type, but never the submitted value (it may be a card number or an address). Before any
+route: card data in a query parameter answers 422, and a body longer than
+``http_max_body_bytes`` 413 unread (``buybutton.request_guards``). A request that meets an
+outage (the database or the broker away or too slow: buybutton.faults) answers 503 with
+``Retry-After``, naming only the error's class; nothing it asked for is half done, since every
+change is one write.
+
+A service whose settings do not validate (``ENVIRONMENT`` missing, say) refuses to start with
+one line on stderr naming each variable and its problem, never its value.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,11 +31,14 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
 from buybutton.auth import TokenVerifier
 from buybutton.faults import TransientFailure, is_transient
+from buybutton.inputs import location_part
 from buybutton.logging import configure_logging
+from buybutton.request_guards import BodySizeLimit, CardFreeQuery
 from buybutton.settings import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
@@ -45,8 +54,13 @@ log = structlog.get_logger(__name__)
 
 
 def validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
+    """Each problem's location (mapping keys as ``location_part`` shows them), message, type."""
     return [
-        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
+        {
+            "loc": [part if isinstance(part, int) else location_part(part) for part in item.get("loc", ())],
+            "msg": item.get("msg", ""),
+            "type": item.get("type", ""),
+        }
         for item in error.errors()
     ]
 
@@ -68,15 +82,32 @@ async def _answer_outage(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+def settings_problems(settings_type: type[ServiceSettings], error: ValidationError) -> str:
+    """Each setting's problem on one line, named by its variable (``ENVIRONMENT: Field required``,
+    ``VAULT_MASTER_KEYS: ...``), never with its value."""
+    prefix = str(settings_type.model_config.get("env_prefix", ""))
+    problems = []
+    for item in error.errors():
+        where = str(item["loc"][0]) if item["loc"] else ""
+        variable = f"{prefix}{where}" if where in settings_type.model_fields else where
+        problems.append(f"{variable.upper()}: {item['msg']}" if variable else item["msg"])
+    return "; ".join(problems)
+
+
 def service_app(settings: ServiceSettings, **fastapi_options: Any) -> FastAPI:
     app = FastAPI(title=settings.service_name, **fastapi_options)
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _answer_invalid_request)
     for outage in OUTAGE_ERRORS:
         app.add_exception_handler(outage, _answer_outage)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(CardFreeQuery)  # added last, so it runs first: before the body is read
     if settings.auth_public_key:
         app.state.token_verifier = TokenVerifier(
-            settings.auth_public_key, audience=settings.service_name, issuer=settings.auth_issuer
+            settings.auth_public_key,
+            audience=settings.service_name,
+            issuer=settings.auth_issuer,
+            max_lifetime_s=settings.auth_max_token_lifetime_s,
         )
 
     @app.get("/healthz", tags=["operations"], summary="Liveness; public", response_model=None)
@@ -93,7 +124,11 @@ def service_app(settings: ServiceSettings, **fastapi_options: Any) -> FastAPI:
 
 def serve(settings_type: type[SettingsT], create_app: Callable[[SettingsT], FastAPI]) -> None:
     """Entry point of a service: settings from the environment (fail fast), logging, HTTP."""
-    settings = settings_type()
+    try:
+        settings = settings_type()
+    except ValidationError as error:
+        name = settings_type.model_fields["service_name"].default
+        sys.exit(f"{name} refuses to start: {settings_problems(settings_type, error)}")
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
     uvicorn.run(
         create_app(settings),

@@ -4,6 +4,10 @@ Endpoints use the platform-wide names (``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_UR
 ``STRIPE_API_BASE``, ``KAFKA_TOPIC_PREFIX``); a service's own settings subclass this with its
 prefix (``CHECKOUT_...``). Nothing is read at import time: build settings in ``main()`` or in a
 test, and pass them on.
+
+``ENVIRONMENT`` has no default: what is safe in development (the vault's development key ring,
+for one) must never be what a deployment gets by forgetting a variable, so a service started
+without it refuses to start. The local stack sets ``development``, the tests ``test``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ def _platform(name: str) -> AliasChoices:
 class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    environment: Environment = Field(default="development", validation_alias=_platform("ENVIRONMENT"))
+    environment: Environment = Field(validation_alias=_platform("ENVIRONMENT"))
     kafka_bootstrap_servers: str = Field(min_length=1, validation_alias=_platform("KAFKA_BOOTSTRAP_SERVERS"))
     topic_prefix: str = Field(
         default="",
@@ -48,6 +52,12 @@ class PlatformSettings(BaseSettings):
         description="PEM of the Ed25519 key that signs every caller's token",
     )
     auth_issuer: str = Field(default="buybutton-identity", validation_alias=_platform("AUTH_ISSUER"))
+    auth_max_token_lifetime_s: int = Field(
+        default=24 * 60 * 60,
+        ge=60,
+        validation_alias=_platform("AUTH_MAX_TOKEN_LIFETIME_S"),
+        description="a token whose exp lies further ahead is refused (401)",
+    )
 
 
 class ServiceSettings(PlatformSettings):
@@ -56,6 +66,9 @@ class ServiceSettings(PlatformSettings):
     service_name: str = "service"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="a longer request body is refused (413) unread"
+    )
     mongodb_database: str = ""
 
     @property

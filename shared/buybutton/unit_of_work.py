@@ -46,6 +46,7 @@ from pymongo.errors import DuplicateKeyError
 
 from buybutton.events import Event
 from buybutton.faults import TransientFailure
+from buybutton.sensitive import card_free_derived
 
 RESERVED = frozenset({"_id", "version", "sequence", "inbox", "outbox", "outbox_pending", "lease"})
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d3c2e-8f5b-4a59-9d67-2b8f0c4e7a10")
@@ -98,8 +99,12 @@ Decide = Callable[[Aggregate], Change | None]
 def derived_event_id(basis: str, event_type: str, index: int) -> str:
     """The id of the ``index``-th event of ``event_type`` caused by ``basis`` (an aggregate and
     its cause, see ``prepare``): the same cause of the same aggregate always yields the same
-    ids, so a re-emission can be recognised by every reader."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{basis}/{event_type}/{index}"))
+    ids, so a re-emission can be recognised by every reader. Never card-shaped (a scan for card
+    data finds none, and no id is refused as one)."""
+    name = f"{basis}/{event_type}/{index}"
+    return card_free_derived(
+        lambda attempt: str(uuid.uuid5(EVENT_ID_NAMESPACE, name if attempt == 0 else f"{name}/{attempt}"))
+    )
 
 
 def outbox_entry(event: Event) -> dict[str, Any]:

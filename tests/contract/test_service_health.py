@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 
 import pytest
@@ -16,9 +17,11 @@ def test_health_check_names_the_service(spec: ServiceSpec) -> None:
     settings_type = importlib.import_module(f"{spec.package}.config").Settings
     create_app = importlib.import_module(f"{spec.package}.app").create_app
     settings = settings_type(
+        environment="test",
         kafka_bootstrap_servers="127.0.0.1:1",
         mongodb_url="mongodb://127.0.0.1:1/",
         auth_public_key=generate_signing_key()[1],
+        master_keys="1:" + base64.b64encode(b"k" * 32).decode(),  # the vault's; the others ignore it
     )
     client = TestClient(create_app(settings))  # no lifespan: the health check needs nothing else
     response = client.get("/healthz")
@@ -33,6 +36,7 @@ def test_a_service_that_names_a_problem_answers_503_with_it() -> None:
     create_app = importlib.import_module(f"{spec.package}.app").create_app
     app = create_app(
         settings_type(
+            environment="test",
             kafka_bootstrap_servers="127.0.0.1:1",
             mongodb_url="mongodb://127.0.0.1:1/",
             auth_public_key=generate_signing_key()[1],

@@ -3,7 +3,7 @@
 in production), ready once ``GET /healthz`` names it; stopped (SIGTERM, then SIGKILL) when the
 block ends. Its output goes to a log file whose tail is shown if it fails to start, kept only
 when the block failed. The caller's own <PREFIX>_* variables are not passed on, so a developer's
-shell never changes what a test runs.
+shell never changes what a test runs; ``ENVIRONMENT`` is ``test`` unless ``env`` names another.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def running_service(
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(f"{spec.env_prefix}_")}
     environment = {
         **inherited,
+        "ENVIRONMENT": "test",
         **env,
         f"{spec.env_prefix}_HTTP_HOST": "127.0.0.1",
         f"{spec.env_prefix}_HTTP_PORT": str(port),

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from buybutton.events.envelope import Identifier, UtcDatetime, utc_now
 from buybutton.events.rollout import CountryCode
 from buybutton.money import BasisPoints
+from buybutton.sensitive import card_free
 
 # Kafka takes records of 1 MB at most (the producers' max_request_size). Two full lists of
 # 2 500 names of up to 128 characters make about 660 KB, so a whole rule, as a replace command
@@ -80,7 +81,7 @@ Change = Annotated[
 
 
 def new_command_id() -> str:
-    return str(uuid.uuid4())
+    return card_free(lambda: str(uuid.uuid4()))
 
 
 class RolloutCommand(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from buybutton.events import RolloutChanged
 from buybutton.kafka.codec import describe_validation_error
+from buybutton.sensitive import card_free_derived
 from rollout_service.commands import (
     MAX_ENTRIES,
     MAX_RULE_BYTES,
@@ -41,7 +42,10 @@ class RuleRejected(ValueError):
 
 
 def event_id_for(command_id: str) -> str:
-    return str(uuid.uuid5(EVENT_IDS, command_id))
+    """A pure function of the command, never card-shaped (see buybutton.sensitive)."""
+    return card_free_derived(
+        lambda attempt: str(uuid.uuid5(EVENT_IDS, command_id if attempt == 0 else f"{command_id}/{attempt}"))
+    )
 
 
 def apply_command(

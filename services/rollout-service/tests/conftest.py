@@ -63,6 +63,7 @@ def client(module_settings: Settings) -> Iterator[TestClient]:
 def stream_settings(endpoints: Endpoints, unique_name: str, signing_key: tuple[str, str]) -> Settings:
     """Settings to build the rules stream with, for tests that never start it (test_context)."""
     return Settings(
+        environment="test",
         kafka_bootstrap_servers=endpoints.kafka_bootstrap,
         mongodb_url=endpoints.mongodb_url,
         auth_public_key=signing_key[1],

@@ -20,6 +20,7 @@ import structlog
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel
 
+from buybutton.inputs import CardFree
 from tweet_service.callers import ActingMerchant, Admin, MerchantId
 from tweet_service.inputs import MerchantChange, MerchantIn
 from tweet_service.merchants import (
@@ -32,7 +33,7 @@ from tweet_service.state import merchants_of
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
 log = structlog.get_logger(__name__)
-KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$"), CardFree]  # drawn card-free (api_keys)
 
 
 class MerchantView(BaseModel):

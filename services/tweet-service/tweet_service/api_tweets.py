@@ -5,7 +5,9 @@ answers 403 when the key is another merchant's.
     GET  /v1/merchants/{merchant_id}/tweets?limit=&cursor=                own tweets, newest first
     POST /v1/merchants/{merchant_id}/tweets/{tweet_id}/variants/{sku}/restock   add units
     PUT  /v1/merchants/{merchant_id}/tweets/{tweet_id}/price              change the price
-A product may be attached only by a seller allow-listed by the rollout rule in force (403).
+A product may be attached only by a seller allow-listed by the rollout rule in force (403, which
+names the rollout-service call that allow-lists). Errors never repeat what the caller sent: an
+unknown tweet or variant is the same fixed 404.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
 
+from buybutton.inputs import CardFree
 from tweet_service.callers import IDENTIFIER, ActingMerchant, TweetId
 from tweet_service.cursors import Cursor, PageSize, next_cursor
 from tweet_service.gate import may_sell, rules_in_force
@@ -24,14 +27,18 @@ from tweet_service.tweets import TweetProblem, Tweets, UnknownTweet
 from tweet_service.views import TweetBody, TweetPage, tweet_body
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/tweets", tags=["merchants' tweets"])
-Sku = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER)]
+Sku = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER), CardFree]
+UNKNOWN_TWEET_OR_VARIANT = "no such tweet of this merchant, or no such variant of its product"
 
 
 @router.post("", status_code=201, summary="Post a tweet, optionally selling a product; the merchant itself")
 def post_tweet(tweet: TweetIn, merchant_id: ActingMerchant, request: Request) -> TweetBody:
     if tweet.product is not None and not may_sell(rules_in_force(request), merchant_id):
+        rule = request.app.state.rollout_rule
         raise HTTPException(
-            status.HTTP_403_FORBIDDEN, detail="only allow-listed sellers may attach a product"
+            status.HTTP_403_FORBIDDEN,
+            detail="only allow-listed sellers may attach a product: an admin adds the seller with"
+            f" POST /v1/rules/{rule}/sellers on rollout-service (see docs/rollout-gate.md)",
         )
     try:
         posted = tweets_of(request).post(merchant_id, tweet)
@@ -70,8 +77,8 @@ def _change(request: Request, apply: Callable[[Tweets], dict[str, Any]]) -> Twee
     store = tweets_of(request)
     try:
         changed = apply(store)
-    except UnknownTweet as missing:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(missing)) from None
+    except UnknownTweet:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=UNKNOWN_TWEET_OR_VARIANT) from None
     except TweetProblem as problem:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(problem)) from None
     return tweet_body(changed, store.related_of([changed]))

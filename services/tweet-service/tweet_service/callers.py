@@ -4,7 +4,9 @@
 - admins: an admin token with scope ``merchants:write`` to register merchants and issue keys;
 - merchants: an API key in ``X-Api-Key`` (issued by an admin, stored hashed, revocable),
   and only for their own merchant id: acting for another merchant answers 403.
-Missing or invalid credentials answer 401.
+Missing or invalid credentials answer 401. Path ids (merchant ids, skus, key ids, tweet ids)
+are refused with 422 when they hold card data; the ids tweet-service draws itself are drawn
+card-free (``buybutton.sensitive.card_free``), so none of them is ever refused.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader
 
 from buybutton.auth import Principal, require
+from buybutton.inputs import CardFree
 
 API_KEY_HEADER = "X-Api-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="a merchant's API key")
@@ -22,9 +25,9 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="a me
 Buyer = Annotated[Principal, Depends(require("buyer"))]
 Admin = Annotated[Principal, Depends(require("admin", scopes=["merchants:write"]))]
 IDENTIFIER = r"^[A-Za-z0-9_.:-]+$"
-TweetId = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the tweet")]
+TweetId = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the tweet"), CardFree]
 MerchantId = Annotated[
-    str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the merchant")
+    str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the merchant"), CardFree
 ]
 
 

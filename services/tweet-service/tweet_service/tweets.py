@@ -22,6 +22,7 @@ from pymongo.database import Database
 
 from buybutton.events import Event, Product, ProductPriceChanged, ProductRestocked, TweetWithProductPosted
 from buybutton.money import Money
+from buybutton.sensitive import card_free
 from buybutton.unit_of_work import Aggregate, Change, ConcurrentChange, MongoAggregateStore
 from tweet_service.clock import stored_now
 from tweet_service.inputs import ProductIn, TweetIn
@@ -69,12 +70,12 @@ class Tweets:
 
     # --- writes ----------------------------------------------------------------------------
     def post(self, merchant_id: str, tweet: TweetIn) -> dict[str, Any]:
-        tweet_id = f"tweet-{uuid.uuid4().hex}"
+        tweet_id = card_free(lambda: f"tweet-{uuid.uuid4().hex}")
         product = None
         events: list[Event] = []
         if tweet.product is not None:
             self._check_related(merchant_id, tweet.product.related_product_ids)
-            product = product_of(tweet.product, f"product-{uuid.uuid4().hex}")
+            product = product_of(tweet.product, card_free(lambda: f"product-{uuid.uuid4().hex}"))
             events.append(
                 TweetWithProductPosted(
                     tweet_id=tweet_id,

@@ -10,6 +10,7 @@ Services (service token with scopes):
     GET /v1/buyers/{buyer_id}/shipping?order_id=        shipping:read    merchant-relay, and
                                                         only for an order this buyer paid
 Every decrypted read is audited (who, which buyer, which fields, why); values are never logged.
+A buyer id or order id holding card data answers 422 (never repeated), before anything is read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from buybutton.auth import Principal, require
+from buybutton.inputs import CardFree
 from vault_service.paid_orders import is_paid_by
 from vault_service.profile import ENCRYPTED_FIELDS, PAYMENT_FIELDS, MaskedProfile, ProfileIn
 from vault_service.vault import Vault
@@ -28,7 +30,7 @@ Buyer = Annotated[Principal, Depends(require("buyer"))]
 ProfileWriter = Annotated[Principal, Depends(require("service", scopes=["profiles:write"]))]
 PaymentReader = Annotated[Principal, Depends(require("service", scopes=["payment:read"]))]
 ShippingReader = Annotated[Principal, Depends(require("service", scopes=["shipping:read"]))]
-BuyerId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+BuyerId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$"), CardFree]
 OrderId = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 

@@ -12,11 +12,13 @@ import sys
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from pymongo import MongoClient
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from buybutton.service import settings_problems
 from vault_service.app import build_vault
 from vault_service.config import Settings
 from vault_service.vault import KeyStillInUse, Vault
@@ -26,7 +28,10 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _vault() -> tuple[Vault, MongoClient[dict[str, object]]]:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # as the service does: one line, naming each variable
+        sys.exit(f"vault-admin refuses to start: {settings_problems(Settings, error)}")
     client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_url, tz_aware=True)
     return build_vault(settings, client), client
 

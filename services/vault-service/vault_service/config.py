@@ -2,13 +2,14 @@
 AUTH_PUBLIC_KEY, ...) plus its own, read from VAULT_* environment variables.
 
 VAULT_MASTER_KEYS is the key ring, ``"1:<base64 32 bytes>,2:<...>"``; VAULT_ACTIVE_KEY_VERSION
-picks the version that wraps new data keys (default: the highest). The development key ring is
-the default and is refused unless ENVIRONMENT=development.
+picks the version that wraps new data keys (default: the highest). VAULT_MASTER_KEYS is
+required unless ENVIRONMENT=development is set explicitly; only then does a missing key ring mean
+the development one (published in keyring.py), and that ring is refused in any other environment.
 """
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from buybutton.settings import ServiceSettings
@@ -25,7 +26,7 @@ class Settings(ServiceSettings):
         validation_alias=AliasChoices("AUTH_PUBLIC_KEY", "auth_public_key"),
         description="required: every vault endpoint but /healthz needs a verified caller",
     )
-    master_keys: str = DEVELOPMENT_MASTER_KEYS
+    master_keys: str = Field(default="", validate_default=True, description="required but in development")
     active_key_version: int | None = None
     keystore_database: str = Field(
         default="", description="database of the wrapped data keys (default: <database>_keys)"
@@ -34,6 +35,15 @@ class Settings(ServiceSettings):
     @property
     def keystore_database_name(self) -> str:
         return self.keystore_database or f"{self.database_name}_keys"
+
+    @field_validator("master_keys")
+    @classmethod
+    def _development_ring_only_when_asked(cls, master_keys: str, info: ValidationInfo) -> str:
+        if master_keys or "environment" not in info.data:  # a missing ENVIRONMENT is its own error
+            return master_keys
+        if info.data["environment"] == "development":
+            return DEVELOPMENT_MASTER_KEYS
+        raise ValueError("required unless ENVIRONMENT=development")
 
     @model_validator(mode="after")
     def _no_development_key_outside_development(self) -> Settings:

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
-# Known to everyone who reads this file: accepted in development only, refused elsewhere.
+# Known to everyone who reads this file: the ring when ENVIRONMENT=development and no
+# VAULT_MASTER_KEYS is given; refused in every other environment (see config.py).
 DEVELOPMENT_MASTER_KEYS = "1:" + base64.b64encode(b"buybutton-development-master-k1!").decode()
 
 

@@ -33,6 +33,7 @@ from pymongo.database import Database
 
 from buybutton.auth import Principal
 from buybutton.events import BuyerDataErased, BuyerProfileSaved
+from buybutton.sensitive import card_free
 from buybutton.unit_of_work import Aggregate, Change, MongoAggregateStore
 from vault_service.fields import new_data_key, seal, unseal
 from vault_service.keyring import MasterKeyRing
@@ -94,7 +95,7 @@ class Vault:
             {"_id": buyer_id},
             {
                 "$setOnInsert": {
-                    "key_id": uuid.uuid4().hex,
+                    "key_id": card_free(lambda: uuid.uuid4().hex),
                     "master_version": version,
                     "wrapped": Binary(wrapped),
                     "created_at": datetime.now(UTC),
@@ -172,7 +173,7 @@ class Vault:
         it was written."""
         wanted = [f for f in fields if f in ENCRYPTED_FIELDS]
         audit_record = {
-            "_id": uuid.uuid4().hex,
+            "_id": card_free(lambda: uuid.uuid4().hex),
             "at": datetime.now(UTC),
             "actor": actor.label,
             "buyer_id": buyer_id,

@@ -1,4 +1,5 @@
-"""Money is integers with a known currency; fees round half-up; settings fail fast."""
+"""Money is integers with a known currency; fees round half-up; settings fail fast, and there is
+no default environment."""
 
 from __future__ import annotations
 
@@ -52,9 +53,22 @@ def test_settings_fail_fast_without_endpoints(monkeypatch: pytest.MonkeyPatch) -
         PlatformSettings()
 
 
+def test_settings_have_no_default_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
+    monkeypatch.setenv("MONGODB_URL", "mongodb://db/")
+    with pytest.raises(ValidationError, match="ENVIRONMENT"):
+        PlatformSettings()
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    assert PlatformSettings().environment == "production"
+
+
 def test_settings_read_platform_wide_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "test")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
     monkeypatch.setenv("MONGODB_URL", "mongodb://db/")
     monkeypatch.setenv("KAFKA_TOPIC_PREFIX", "staging.")
+    monkeypatch.setenv("AUTH_MAX_TOKEN_LIFETIME_S", "3600")
     settings = PlatformSettings()
     assert (settings.kafka_bootstrap_servers, settings.topic_prefix) == ("broker:9092", "staging.")
+    assert settings.auth_max_token_lifetime_s == 3600

@@ -1,5 +1,6 @@
 """One of the platform's own services, run from the workspace as ``python -m <package>`` with
-the stack's endpoints in its environment. Ready when ``GET /healthz`` answers 200."""
+the stack's endpoints in its environment and ``ENVIRONMENT=development`` (set here, never taken
+from the shell: a service has no default environment). Ready when ``GET /healthz`` answers 200."""
 
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ class PlatformService(Component):
         return {
             **os.environ,
             **self.endpoints.as_env(),
+            "ENVIRONMENT": "development",
             f"{prefix}_HTTP_HOST": self.settings.host,
             f"{prefix}_HTTP_PORT": str(self.spec.port),
             "AUTH_PUBLIC_KEY": ensure_key_pair(self.settings)[1],

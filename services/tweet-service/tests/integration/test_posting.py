@@ -74,7 +74,7 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], list[str]]] = {
         raincoat(price={"amount_minor": 49.99, "currency": "USD"}),
         ["product", "price", "amount_minor"],
     ),
-    "10 MB description": (raincoat(description="x" * 10_000_000), ["product", "description"]),
+    "description over 5 000 characters": (raincoat(description="x" * 5_001), ["product", "description"]),
     "missing variant stock": (
         raincoat(variants=[{"sku": "raincoat-m", "attributes": {}}]),
         ["product", "variants", 0, "stock"],
@@ -98,11 +98,11 @@ BAD_INPUTS: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "attribute name with $": (
         raincoat(variants=[{"sku": "a", "attributes": {"$size": "M"}, "stock": 1}]),
-        ["product", "variants", 0, "attributes", "$size", "[key]"],
+        ["product", "variants", 0, "attributes", "<a key>", "[key]"],  # a key is never repeated
     ),
     "attribute name with a dot": (
         raincoat(variants=[{"sku": "a", "attributes": {"si.ze": "M"}, "stock": 1}]),
-        ["product", "variants", 0, "attributes", "si.ze", "[key]"],
+        ["product", "variants", 0, "attributes", "<a key>", "[key]"],
     ),
     "attribute name with NUL": (
         raincoat(variants=[{"sku": "a", "attributes": {"si\u0000ze": "M"}, "stock": 1}]),
@@ -139,11 +139,25 @@ async def test_bad_input_is_refused_with_the_field_and_nothing_is_stored_or_publ
     assert {r.key for r in records} == {good_key}
 
 
+def test_a_10_mb_body_answers_413_and_nothing_is_stored(
+    client: TestClient, puddle_key: str, tweet_settings: Settings, mongo_client: Any
+) -> None:
+    body = raincoat(description="x" * 10_000_000)
+    response = client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=api_key(puddle_key), json=body)
+    assert response.status_code == 413, response.text[:200]
+    assert tweets_db(mongo_client, tweet_settings).count_documents({}) == 0
+
+
 async def test_only_allow_listed_sellers_attach_products_but_anyone_may_tweet(
     client: TestClient, galosh_key: str, tweet_settings: Settings, mongo_client: Any
 ) -> None:
     refused = client.post(f"/v1/merchants/{GALOSH}/tweets", headers=api_key(galosh_key), json=raincoat())
     assert refused.status_code == 403
+    # the answer says how to be allow-listed, and where that is documented
+    detail = refused.json()["detail"]
+    assert (
+        "POST /v1/rules/buy-button/sellers on rollout-service" in detail and "docs/rollout-gate.md" in detail
+    )
     plain = client.post(
         f"/v1/merchants/{GALOSH}/tweets", headers=api_key(galosh_key), json={"text": "Wellies soon."}
     )

@@ -41,9 +41,15 @@ def test_unusable_key_configuration_is_refused(spec: str) -> None:
         ConfiguredKeyRing.from_config(spec)
 
 
-def test_development_key_is_refused_outside_development() -> None:
+def test_the_development_key_ring_only_when_development_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings(environment="development", **REQUIRED).master_keys == DEVELOPMENT_MASTER_KEYS
     for environment in ("test", "staging", "production"):
-        with pytest.raises(ValidationError, match="development key"):
+        with pytest.raises(ValidationError, match="required unless ENVIRONMENT=development"):
             Settings(environment=environment, **REQUIRED)
+        with pytest.raises(ValidationError, match="development key"):
+            Settings(environment=environment, master_keys=DEVELOPMENT_MASTER_KEYS, **REQUIRED)
     assert Settings(environment="production", master_keys=f"1:{K1}", **REQUIRED).master_keys == f"1:{K1}"
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    with pytest.raises(ValidationError) as missing:
+        Settings(**REQUIRED)
+    assert [e["loc"] for e in missing.value.errors()] == [("ENVIRONMENT",)]
