@@ -41,9 +41,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH="/app/.venv/bin:${PATH}" \
     ${ENV_PREFIX}HTTP_HOST=0.0.0.0
 
+# /var/lib/buybutton: the one folder a service may keep files in (the vault's key store), owned
+# by the service's user so that a volume mounted there starts out writable by it.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
-       --shell /usr/sbin/nologin app
+       --shell /usr/sbin/nologin app \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/buybutton
 
 # Same path and same interpreter as in the build stage, so the environment works as copied.
 COPY --from=build /app /app

@@ -1,8 +1,8 @@
 """Every service, from its own app factory: a 5 MB body answers 413 before any route parses it
 (declared by Content-Length, or chunked), card data in a query parameter answers 422 before any
 route (declared or not) without repeating it, and a service started without ENVIRONMENT (or,
-for the vault, without a key ring outside development) refuses to start with one line naming
-the variable."""
+for the vault, without a key ring outside development, or without its key store's path) refuses
+to start with one line naming the variable."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def client_of(spec: ServiceSpec) -> TestClient:
         mongodb_url="mongodb://127.0.0.1:1/",
         auth_public_key=generate_signing_key()[1],
         master_keys="1:" + base64.b64encode(b"k" * 32).decode(),  # the vault's; the others ignore it
+        keystore_path="never-opened-without-lifespan.sqlite3",  # the vault's too
     )
     return TestClient(create_app(settings))  # no lifespan: the guards need nothing else
 
@@ -101,18 +102,22 @@ def test_a_service_without_environment_refuses_to_start_in_one_line(spec: Servic
 
 
 @pytest.mark.parametrize(
-    ("environment", "keys", "named"),
+    ("environment", "keys", "keystore", "named"),
     [
-        ("production", None, "VAULT_MASTER_KEYS"),
-        ("test", None, "VAULT_MASTER_KEYS"),
-        ("staging", "1:YnV5YnV0dG9uLWRldmVsb3BtZW50LW1hc3Rlci1rMSE=", "development key"),
+        ("production", None, "keys.sqlite3", "VAULT_MASTER_KEYS"),
+        ("test", None, "keys.sqlite3", "VAULT_MASTER_KEYS"),
+        ("staging", "1:YnV5YnV0dG9uLWRldmVsb3BtZW50LW1hc3Rlci1rMSE=", "keys.sqlite3", "development key"),
+        ("development", None, None, "VAULT_KEYSTORE_PATH: Field required"),
     ],
 )
-def test_the_vault_refuses_to_start_without_its_own_key_ring_outside_development(
-    environment: str, keys: str | None, named: str
+def test_the_vault_refuses_to_start_without_its_own_key_ring_outside_development_or_its_key_store(
+    environment: str, keys: str | None, keystore: str | None, named: str
 ) -> None:
     vault = next(s for s in PLATFORM_SERVICES if s.name == "vault-service")
-    started = start(vault, ENVIRONMENT=environment, **({"VAULT_MASTER_KEYS": keys} if keys else {}))
+    env = {"VAULT_MASTER_KEYS": keys} if keys else {}
+    started = start(
+        vault, ENVIRONMENT=environment, **env, **({"VAULT_KEYSTORE_PATH": keystore} if keystore else {})
+    )
     lines = started.stderr.strip().splitlines()
     assert started.returncode != 0 and len(lines) == 1 and named in lines[0], started.stderr
     assert "YnV5" not in started.stderr  # the value is never repeated
@@ -124,6 +129,7 @@ def test_vault_admin_refuses_to_start_without_environment_in_one_line() -> None:
         "PATH": "/usr/bin:/bin",
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
         "MONGODB_URL": "mongodb://127.0.0.1:1/",
+        "VAULT_KEYSTORE_PATH": "keys.sqlite3",
     }
     started = subprocess.run(
         [str(vault_admin), "keys"],

@@ -22,6 +22,7 @@ def test_health_check_names_the_service(spec: ServiceSpec) -> None:
         mongodb_url="mongodb://127.0.0.1:1/",
         auth_public_key=generate_signing_key()[1],
         master_keys="1:" + base64.b64encode(b"k" * 32).decode(),  # the vault's; the others ignore it
+        keystore_path="never-opened-without-lifespan.sqlite3",  # the vault's too
     )
     client = TestClient(create_app(settings))  # no lifespan: the health check needs nothing else
     response = client.get("/healthz")

@@ -1,14 +1,17 @@
 """vault-service's HTTP API. Each route says who may call it.
 
-Buyers (buyer token, subject = buyer id):
-    GET    /v1/me/profile    own profile, masked                       200 | 404
-    PUT    /v1/me/profile    save own profile (full replacement)       200 (masked)
-    DELETE /v1/me/profile    erase everything (crypto-shredding)       204, also when nothing is left
+Buyers (buyer token, subject = buyer id), never payment references (buyer_profile.py):
+    GET    /v1/me/profile    own profile, masked                          200 | 404
+    PUT    /v1/me/profile    own addresses, email and consents, as sent   200 (masked)
+    PATCH  /v1/me/profile    only the fields sent                         200 (masked)
+    DELETE /v1/me/profile    erase everything (crypto-shredding)          204, also when nothing is left
 Services (service token with scopes):
-    PUT /v1/buyers/{buyer_id}/profile                   profiles:write   checkout-service
-    GET /v1/buyers/{buyer_id}/payment?order_id=         payment:read     checkout-service
-    GET /v1/buyers/{buyer_id}/shipping?order_id=        shipping:read    merchant-relay, and
-                                                        only for an order this buyer paid
+    PUT /v1/buyers/{buyer_id}/profile             profiles:write   checkout-service (whole profile)
+    GET /v1/buyers/{buyer_id}/payment?order_id=   payment:read     checkout-service, and only for an
+                                                                   open order of this buyer
+    GET /v1/buyers/{buyer_id}/shipping?order_id=  shipping:read    merchant-relay, and only for an
+                                                                   order this buyer paid
+Orders are the vault's own view of checkout's events (orders.py); any other order answers 403.
 Every decrypted read is audited (who, which buyer, which fields, why); values are never logged.
 A buyer id or order id holding card data answers 422 (never repeated), before anything is read.
 """
@@ -21,8 +24,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 
 from buybutton.auth import Principal, require
 from buybutton.inputs import CardFree
-from vault_service.paid_orders import is_paid_by
-from vault_service.profile import ENCRYPTED_FIELDS, PAYMENT_FIELDS, MaskedProfile, ProfileIn
+from vault_service.buyer_profile import BuyerProfileIn, BuyerProfilePatch
+from vault_service.orders import is_open_for, is_paid_by
+from vault_service.profile import ENCRYPTED_FIELDS, PAYMENT_FIELDS, EditsProfile, MaskedProfile, ProfileIn
 from vault_service.vault import Vault
 
 router = APIRouter(prefix="/v1")
@@ -52,10 +56,19 @@ def get_own_profile(buyer: Buyer, request: Request) -> MaskedProfile:
     return MaskedProfile.of(stored.values, stored.consents)
 
 
-@router.put("/me/profile", summary="Save own profile; buyer")
-def put_own_profile(profile: ProfileIn, buyer: Buyer, request: Request) -> MaskedProfile:
-    vault(request).save(buyer.subject, profile, actor=buyer)
-    return MaskedProfile.of(profile.encrypted_values(), profile.consents)
+def _save_own(edit: EditsProfile, buyer: Principal, request: Request) -> MaskedProfile:
+    vault(request).save(buyer.subject, edit, actor=buyer)
+    return get_own_profile(buyer, request)
+
+
+@router.put("/me/profile", summary="Save own addresses, email and consents; buyer")
+def put_own_profile(profile: BuyerProfileIn, buyer: Buyer, request: Request) -> MaskedProfile:
+    return _save_own(profile, buyer, request)
+
+
+@router.patch("/me/profile", summary="Change some of own addresses, email and consents; buyer")
+def patch_own_profile(changes: BuyerProfilePatch, buyer: Buyer, request: Request) -> MaskedProfile:
+    return _save_own(changes, buyer, request)
 
 
 @router.delete("/me/profile", status_code=204, summary="Erase all own data; buyer")
@@ -80,6 +93,8 @@ def put_profile(buyer_id: BuyerId, profile: ProfileIn, caller: ProfileWriter, re
 def get_payment_references(
     buyer_id: BuyerId, order_id: OrderId, caller: PaymentReader, request: Request
 ) -> dict[str, Any]:
+    if not is_open_for(vault(request).orders, order_id, buyer_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not an open order of this buyer")
     stored = vault(request).read(
         buyer_id, PAYMENT_FIELDS, actor=caller, purpose="charge an order", order_id=order_id
     )
@@ -95,7 +110,7 @@ def get_payment_references(
 def get_shipping(
     buyer_id: BuyerId, order_id: OrderId, caller: ShippingReader, request: Request
 ) -> dict[str, Any]:
-    if not is_paid_by(vault(request).paid_orders, order_id, buyer_id):
+    if not is_paid_by(vault(request).orders, order_id, buyer_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not a paid order of this buyer")
     consents = vault(request).consents(buyer_id)
     if consents is None:

@@ -2,12 +2,16 @@
 AUTH_PUBLIC_KEY, ...) plus its own, read from VAULT_* environment variables.
 
 VAULT_MASTER_KEYS is the key ring, ``"1:<base64 32 bytes>,2:<...>"``; VAULT_ACTIVE_KEY_VERSION
-picks the version that wraps new data keys (default: the highest). VAULT_MASTER_KEYS is
+picks the version that wraps new data keys (default: the highest). VAULT_KEYSTORE_PATH is the
+key store's SQLite file (keystore.py), required: keys kept where nobody chose would be lost, or
+left, with the machine. VAULT_MASTER_KEYS is
 required unless ENVIRONMENT=development is set explicitly; only then does a missing key ring mean
 the development one (published in keyring.py), and that ring is refused in any other environment.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -28,13 +32,7 @@ class Settings(ServiceSettings):
     )
     master_keys: str = Field(default="", validate_default=True, description="required but in development")
     active_key_version: int | None = None
-    keystore_database: str = Field(
-        default="", description="database of the wrapped data keys (default: <database>_keys)"
-    )
-
-    @property
-    def keystore_database_name(self) -> str:
-        return self.keystore_database or f"{self.database_name}_keys"
+    keystore_path: Path = Field(description="required: the key store's SQLite file (wrapped data keys)")
 
     @field_validator("master_keys")
     @classmethod

@@ -1,15 +1,20 @@
-"""What a buyer profile holds, as the API takes it and shows it.
+"""What a buyer profile holds, as checkout-service writes it and the buyer sees it, and the
+edit any write turns into (buyer_profile.py has what the buyer may send).
 
 Kept (encrypted, one ciphertext per field): shipping addresses (one default), contact email,
 Stripe customer id and default payment-method id, card brand / last4 / expiry for display.
 Kept in the clear: the consent flags (no personal data). Never: a card number or security code.
+
+A write is a ``ProfileEdit``: the fields it seals anew, the fields it removes, the consent flags
+it sets. Every field it does not name keeps its ciphertext as stored (see vault.py).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 from buybutton.inputs import StrictInput
 
@@ -21,6 +26,7 @@ ENCRYPTED_FIELDS = (
     "card",
 )
 PAYMENT_FIELDS = ("stripe_customer_id", "default_payment_method_id", "card")
+BUYER_FIELDS = ("shipping_addresses", "contact_email")
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -49,27 +55,55 @@ class Consents(StrictInput):
     share_email_with_merchant: bool = False
 
 
-class ProfileIn(StrictInput):
-    """A full profile as a buyer or checkout-service sends it."""
+def _one_default(addresses: list[ShippingAddress]) -> list[ShippingAddress]:
+    if addresses and sum(a.is_default for a in addresses) != 1:
+        raise ValueError("exactly one shipping address must be the default")
+    return addresses
 
-    shipping_addresses: list[ShippingAddress] = Field(default_factory=list, max_length=10)
+
+Addresses = Annotated[list[ShippingAddress], Field(max_length=10), AfterValidator(_one_default)]
+
+
+@dataclass(frozen=True)
+class ProfileEdit:
+    """One write: ``values`` (JSON-ready) are sealed anew, ``cleared`` fields are removed,
+    ``consents`` flags are set; every other field and flag stays as stored."""
+
+    values: dict[str, Any]
+    cleared: frozenset[str]
+    consents: dict[str, bool]
+
+    @classmethod
+    def replacing(
+        cls, fields: tuple[str, ...], dumped: dict[str, Any], consents: dict[str, bool]
+    ) -> ProfileEdit:
+        """The edit that makes ``fields`` exactly ``dumped`` (an empty value removes its field)."""
+        values = {name: dumped[name] for name in fields if dumped.get(name) not in (None, [])}
+        return cls(values, frozenset(fields) - set(values), consents)
+
+
+class EditsProfile(Protocol):
+    def as_edit(self) -> ProfileEdit: ...
+
+
+class ProfileIn(StrictInput):
+    """A whole profile as checkout-service writes it (scope profiles:write): it replaces every
+    field, payment references included."""
+
+    shipping_addresses: Addresses = Field(default_factory=list)
     contact_email: EmailStr | None = None
     stripe_customer_id: Annotated[str, Field(pattern=r"^cus_[A-Za-z0-9]{1,64}$")] | None = None
     default_payment_method_id: Annotated[str, Field(pattern=r"^pm_[A-Za-z0-9_]{1,64}$")] | None = None
     card: CardDisplay | None = None
     consents: Consents = Field(default_factory=Consents)
 
-    @model_validator(mode="after")
-    def _one_default_address(self) -> ProfileIn:
-        defaults = sum(a.is_default for a in self.shipping_addresses)
-        if self.shipping_addresses and defaults != 1:
-            raise ValueError("exactly one shipping address must be the default")
-        return self
-
     def encrypted_values(self) -> dict[str, Any]:
         """The fields that are stored as ciphertext, JSON-ready, leaving out the empty ones."""
+        return self.as_edit().values
+
+    def as_edit(self) -> ProfileEdit:
         dumped = self.model_dump(mode="json", include=set(ENCRYPTED_FIELDS))
-        return {k: v for k, v in dumped.items() if v not in (None, [])}
+        return ProfileEdit.replacing(ENCRYPTED_FIELDS, dumped, self.consents.model_dump())
 
 
 def mask_email(email: str) -> str:

@@ -1,55 +1,68 @@
 """The vault: buyer profiles stored as ciphertext under a per-buyer data key, which is itself
-wrapped by a versioned master key and kept in its own collection.
+wrapped by a versioned master key and kept in the key store (keystore.py), apart from the data.
 
-Owns (MongoDB): ``data_keys`` {_id: buyer_id, key_id, master_version, wrapped}, kept in a
-database of its own (the key store) so that it can be backed up on its own, short, schedule,
-``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, and the unit of
-work's fields}, ``audit`` (one record per decrypted read), ``retired_master_keys``,
-``paid_orders`` (see paid_orders.py).
+Owns (MongoDB): ``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, and
+the unit of work's fields}, ``audit`` (one record per decrypted read), ``retired_master_keys``
+(rotation.py), ``orders`` (orders.py). The key store holds {buyer_id, key_id, master_version,
+wrapped}, one key per buyer at a time.
 Produces, through the profile's outbox (one unit of work per change, so a buyer's events keep
 their order): BuyerProfileSaved, BuyerDataErased.
 
-Erasure is crypto-shredding: the data key is deleted first, so every copy of the buyer's
-ciphertext anywhere (this database, its backups) is unreadable from then on; then the profile
-becomes a tombstone {erased_key_id, erased_at, requested_by} that holds no buyer data, and
-carries BuyerDataErased. A save that raced the erasure with the erased key is decided again
-with a new key, so no ciphertext is ever stored under a destroyed key.
+A write (``save``) is decided on the profile as stored: it seals only the fields it sets, with
+the buyer's data key, and keeps every other field's ciphertext as it is (a ciphertext is bound
+to buyer, field and key id, none of which changes), so nothing is decrypted to write and an
+address edit leaves the payment references untouched. Fields sealed under a key that is no
+longer the buyer's were erased (unreadable) and are dropped.
+
+Erasure is crypto-shredding: the data key is destroyed first, so every copy of the buyer's
+ciphertext anywhere (the database's files and backups) is unreadable from then on; then the
+profile becomes a tombstone {erased_key_ids, erased_at, requested_by} without buyer data,
+carrying BuyerDataErased; then every key the tombstone names is destroyed (a save racing the
+erasure may have stored one before the tombstone).
+
+What holds against races, with no transaction across the two stores: a save chooses its key
+after loading the profile and writes only if the profile is still at the version it loaded; an
+erasure destroys keys before it writes the tombstone. So a save written before the tombstone is
+wiped by it (and its key destroyed with the tombstone's list), and a save written after loaded
+the tombstone, and so chose a key that no erasure has destroyed: one it created, or one the
+store holds that the tombstone does not name (a key it names is destroyed then and there).
+No profile ever ends up sealed under a destroyed key. A key can outlive an erasure only if a
+save stored it and then died before writing; the buyer's next save uses it, the next erasure
+destroys it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import structlog
 from bson import Binary
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.database import Database
 
 from buybutton.auth import Principal
 from buybutton.events import BuyerDataErased, BuyerProfileSaved
 from buybutton.sensitive import card_free
-from buybutton.unit_of_work import Aggregate, Change, MongoAggregateStore
+from buybutton.unit_of_work import Aggregate, Change, ConcurrentChange, MongoAggregateStore
 from vault_service.fields import new_data_key, seal, unseal
 from vault_service.keyring import MasterKeyRing
-from vault_service.profile import ENCRYPTED_FIELDS, Consents, ProfileIn
+from vault_service.keystore import KeyStore, WrappedKey
+from vault_service.profile import ENCRYPTED_FIELDS, Consents, EditsProfile, ProfileEdit
+from vault_service.rotation import KeyRotation
 
 PRODUCER = "vault-service"
 log = structlog.get_logger(__name__)
-Progress = Callable[[int, int], None]
 
 
-class _KeyErasedMeanwhile(Exception):
-    """The data key a save sealed with was erased before the save was written."""
-
-
-class KeyStillInUse(Exception):
-    """A master-key version cannot be retired while data keys are wrapped with it."""
+class _ChangedMeanwhile(Exception):
+    """The profile changed after the save chose its key: choose again."""
 
 
 @dataclass(frozen=True)
@@ -58,99 +71,68 @@ class StoredProfile:
     consents: Consents
 
 
+def erased_key_ids(state: Mapping[str, Any] | None) -> frozenset[str]:
+    return frozenset((state or {}).get("erased_key_ids", ()))
+
+
 class Vault:
-    def __init__(
-        self,
-        db: Database[dict[str, Any]],
-        keyring: MasterKeyRing,
-        *,
-        keystore: Database[dict[str, Any]] | None = None,
-    ) -> None:
-        """``keystore`` holds the data keys (default: ``db`` itself, as in unit tests)."""
+    def __init__(self, db: Database[dict[str, Any]], keyring: MasterKeyRing, keys: KeyStore) -> None:
         self.keyring = keyring
-        self.data_keys = (keystore if keystore is not None else db)["data_keys"]
+        self.keys = keys
         self.profiles = db["profiles"]
         self.audit = db["audit"]
         self.store = MongoAggregateStore(self.profiles)
-        self.retired = db["retired_master_keys"]
-        self.paid_orders = db["paid_orders"]
+        self.orders = db["orders"]
+        self.rotation = KeyRotation(keys, keyring, db["retired_master_keys"])
         self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vault-io")
 
     def ensure_indexes(self) -> None:
-        self.data_keys.create_index([("master_version", ASCENDING)])
         self.audit.create_index([("buyer_id", ASCENDING), ("at", ASCENDING)])
 
     # --- data keys -------------------------------------------------------------------------
-    def _unwrap(self, key_doc: dict[str, Any], buyer_id: str) -> bytes:
-        return self.keyring.unwrap(
-            bytes(key_doc["wrapped"]), version=key_doc["master_version"], buyer_id=buyer_id
-        )
+    def _unwrap(self, key: WrappedKey) -> bytes:
+        return self.keyring.unwrap(key.wrapped, version=key.master_version, buyer_id=key.buyer_id)
 
-    def _data_key_for_writing(self, buyer_id: str) -> tuple[str, bytes, int]:
-        """The buyer's data key, created if there is none: one round trip either way (an
-        upsert that only inserts), and concurrent first writers all end up with the same key."""
-        candidate = new_data_key()
-        version, wrapped = self.keyring.wrap(candidate, buyer_id=buyer_id)
-        key_doc = self.data_keys.find_one_and_update(
-            {"_id": buyer_id},
-            {
-                "$setOnInsert": {
-                    "key_id": card_free(lambda: uuid.uuid4().hex),
-                    "master_version": version,
-                    "wrapped": Binary(wrapped),
-                    "created_at": datetime.now(UTC),
-                }
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert key_doc is not None, "an upsert returning the document after it always finds one"
-        if bytes(key_doc["wrapped"]) == wrapped:
-            return str(key_doc["key_id"]), candidate, version
-        return str(key_doc["key_id"]), self._unwrap(key_doc, buyer_id), int(key_doc["master_version"])
+    def _key_for_writing(self, profile: Aggregate) -> tuple[WrappedKey, bytes]:
+        """The buyer's data key, created if there is none (concurrent first writers all get the
+        one stored first). A key the profile's tombstone names is an erasure's leftover: it is
+        destroyed here, as the erasure is about to, and never used."""
+        erased = erased_key_ids(profile.state)
+        while True:
+            stored = self.keys.get(profile.id)
+            if stored is None:
+                candidate = new_data_key()
+                version, wrapped = self.keyring.wrap(candidate, buyer_id=profile.id)
+                fresh = WrappedKey(profile.id, card_free(lambda: uuid.uuid4().hex), version, wrapped)
+                stored = self.keys.put_if_absent(fresh)
+                if stored == fresh:
+                    return stored, candidate
+            if stored.key_id not in erased:
+                return stored, self._unwrap(stored)
+            self.keys.delete(profile.id, stored.key_id)
 
     # --- profiles --------------------------------------------------------------------------
-    def save(self, buyer_id: str, profile: ProfileIn, *, actor: Principal, attempts: int = 5) -> None:
+    def save(self, buyer_id: str, profile: EditsProfile, *, actor: Principal, attempts: int = 16) -> None:
+        edit = profile.as_edit()
         for _ in range(attempts):
+            loaded = self.store.load(buyer_id)
+            key, data_key = self._key_for_writing(loaded)
+            sealed = {
+                name: Binary(
+                    seal(
+                        data_key, json.dumps(value).encode(), buyer_id=buyer_id, field=name, key_id=key.key_id
+                    )
+                )
+                for name, value in edit.values.items()
+            }
+            decide = partial(_edited, version=loaded.version, key=key, sealed=sealed, edit=edit)
             try:
-                self._save_once(buyer_id, profile)
-            except _KeyErasedMeanwhile:
-                continue  # the next attempt creates a new data key
-            log.info(
-                "profile saved",
-                buyer_id=buyer_id,
-                actor=actor.label,
-                fields_saved=sorted(profile.encrypted_values()),
-            )
+                self.store.apply(buyer_id, decide)
+            except _ChangedMeanwhile:
+                continue
+            log.info("profile saved", buyer_id=buyer_id, actor=actor.label, fields_saved=sorted(sealed))
             return
-        raise _KeyErasedMeanwhile(buyer_id)
-
-    def _save_once(self, buyer_id: str, profile: ProfileIn) -> None:
-        key_id, key, version = self._data_key_for_writing(buyer_id)
-        sealed = {
-            name: Binary(seal(key, json.dumps(value).encode(), buyer_id=buyer_id, field=name, key_id=key_id))
-            for name, value in profile.encrypted_values().items()
-        }
-        state = {
-            "key_id": key_id,
-            "fields": sealed,
-            "consents": profile.consents.model_dump(),
-            "updated_at": datetime.now(UTC),
-        }
-        saved = BuyerProfileSaved(
-            buyer_id=buyer_id,
-            correlation_id=buyer_id,
-            producer=PRODUCER,
-            fields_saved=sorted(sealed),
-            key_version=version,
-        )
-
-        def decide(current: Aggregate) -> Change:
-            if current.state is not None and current.state.get("erased_key_id") == key_id:
-                raise _KeyErasedMeanwhile(buyer_id)
-            return Change(state, [saved])
-
-        self.store.apply(buyer_id, decide)
+        raise ConcurrentChange(f"the profile of {buyer_id} kept changing during {attempts} attempts")
 
     def consents(self, buyer_id: str) -> Consents | None:
         """The buyer's consent flags (kept in the clear), or None without a profile."""
@@ -169,8 +151,8 @@ class Vault:
         order_id: str | None = None,
     ) -> StoredProfile | None:
         """Decrypt the named fields (those present). The audit record of the request is written
-        alongside the two lookups (three round trips at once), and nothing is returned unless
-        it was written."""
+        alongside the two lookups (three at once), and nothing is returned unless it was
+        written. None: no profile, or erased, or sealed under a key an erasure has destroyed."""
         wanted = [f for f in fields if f in ENCRYPTED_FIELDS]
         audit_record = {
             "_id": card_free(lambda: uuid.uuid4().hex),
@@ -182,10 +164,10 @@ class Vault:
             "order_id": order_id,
         }
         audited = self._io.submit(self.audit.insert_one, audit_record)
-        key_lookup = self._io.submit(self.data_keys.find_one, {"_id": buyer_id})
+        key_lookup = self._io.submit(self.keys.get, buyer_id)
         document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "fields": 1, "consents": 1})
         audited.result()
-        key_doc = key_lookup.result()
+        key = key_lookup.result()
         log.info(
             "decrypted read",
             buyer_id=buyer_id,
@@ -194,13 +176,13 @@ class Vault:
             purpose=purpose,
             order_id=order_id,
         )
-        if document is None or key_doc is None:
+        if document is None or key is None or document.get("key_id") != key.key_id:
             return None
-        key = self._unwrap(key_doc, buyer_id)  # a profile sealed under another key fails to unseal
+        data_key = self._unwrap(key)
         sealed = document.get("fields", {})
         values = {
             name: json.loads(
-                unseal(key, bytes(sealed[name]), buyer_id=buyer_id, field=name, key_id=document["key_id"])
+                unseal(data_key, bytes(sealed[name]), buyer_id=buyer_id, field=name, key_id=key.key_id)
             )
             for name in wanted
             if name in sealed
@@ -209,62 +191,61 @@ class Vault:
 
     def erase(self, buyer_id: str, *, actor: Principal) -> bool:
         """Crypto-shred the buyer's data. False when there was nothing left to erase."""
-        key_doc = self.data_keys.find_one({"_id": buyer_id}, {"key_id": 1})
-        current = self.store.load(buyer_id)
-        if key_doc is None and (current.state is None or "key_id" not in current.state):
+        destroyed: frozenset[str] = frozenset()
+        key = self.keys.get(buyer_id)
+        if key is not None:
+            self.keys.delete(buyer_id, key.key_id)  # every copy of the ciphertext is unreadable now
+            destroyed = frozenset({key.key_id})
+        decide = partial(_erased, destroyed=destroyed, requested_by=actor.label, at=datetime.now(UTC))
+        outcome = self.store.apply(buyer_id, decide)
+        if not outcome.committed:
             return False
-        key_id = (key_doc or current.state or {})["key_id"]
-        self.data_keys.delete_one({"_id": buyer_id, "key_id": key_id})  # every copy unreadable now
-        tombstone = {"erased_key_id": key_id, "erased_at": datetime.now(UTC), "requested_by": actor.label}
-        erased = BuyerDataErased(buyer_id=buyer_id, correlation_id=buyer_id, producer=PRODUCER)
-        self.store.apply(buyer_id, lambda _: Change(tombstone, [erased]))
+        for key_id in erased_key_ids(outcome.aggregate.state) - destroyed:
+            self.keys.delete(buyer_id, key_id)  # stored by a save that the tombstone overwrote
         log.info("buyer data erased", buyer_id=buyer_id, actor=actor.label)
         return True
 
-    # --- master-key rotation -----------------------------------------------------------------
-    def key_usage(self) -> dict[int, int]:
-        """How many data keys each master-key version wraps."""
-        usage: dict[int, int] = {}
-        for key_doc in self.data_keys.find({}, {"master_version": 1}):
-            version = int(key_doc["master_version"])
-            usage[version] = usage.get(version, 0) + 1
-        return usage
 
-    def rewrap(self, *, batch_size: int = 200, progress: Progress | None = None) -> int:
-        """Move every data key to the active master key. Safe to interrupt and run again: each
-        data key moves in one conditional update, and finished ones no longer match."""
-        active = self.keyring.active_version
-        stale = {"master_version": {"$ne": active}}
-        total = self.data_keys.count_documents(stale)
-        moved = 0
-        while batch := list(self.data_keys.find(stale).sort("_id", ASCENDING).limit(batch_size)):
-            for key_doc in batch:
-                buyer_id = key_doc["_id"]
-                version, wrapped = self.keyring.wrap(self._unwrap(key_doc, buyer_id), buyer_id=buyer_id)
-                result = self.data_keys.update_one(
-                    {
-                        "_id": buyer_id,
-                        "key_id": key_doc["key_id"],
-                        "master_version": key_doc["master_version"],
-                    },
-                    {"$set": {"master_version": version, "wrapped": Binary(wrapped)}},
-                )
-                moved += result.modified_count
-                if progress:
-                    progress(moved, total)
-        return moved
-
-    def retire(self, version: int) -> None:
-        if version == self.keyring.active_version:
-            raise KeyStillInUse(f"v{version} is the active master key")
-        in_use = self.data_keys.count_documents({"master_version": version})
-        if in_use:
-            raise KeyStillInUse(f"v{version} still wraps {in_use} data key(s): run rewrap first")
-        self.retired.update_one(
-            {"_id": version}, {"$setOnInsert": {"retired_at": datetime.now(UTC)}}, upsert=True
-        )
+def _edited(
+    current: Aggregate, *, version: int, key: WrappedKey, sealed: dict[str, Binary], edit: ProfileEdit
+) -> Change:
+    """The profile after ``edit``, its new fields ``sealed`` under ``key``, chosen for the profile
+    at ``version``."""
+    if current.version != version:
+        raise _ChangedMeanwhile
+    state = current.state or {}
+    kept = state.get("fields", {}) if state.get("key_id") == key.key_id else {}
+    fields = {name: c for name, c in kept.items() if name not in edit.cleared} | sealed
+    consents = {**Consents().model_dump(), **state.get("consents", {}), **edit.consents}
+    new_state = {
+        "key_id": key.key_id,
+        "fields": fields,
+        "consents": consents,
+        "updated_at": datetime.now(UTC),
+    }
+    saved = BuyerProfileSaved(
+        buyer_id=current.id,
+        correlation_id=current.id,
+        producer=PRODUCER,
+        fields_saved=sorted(sealed),
+        key_version=key.master_version,
+    )
+    return Change(new_state, [saved])
 
 
-def retired_versions(db: Database[dict[str, Any]]) -> frozenset[int]:
-    """Master-key versions retired in this vault's database (the key ring must refuse them)."""
-    return frozenset(int(d["_id"]) for d in db["retired_master_keys"].find({}))
+def _erased(
+    current: Aggregate, *, destroyed: frozenset[str], requested_by: str, at: datetime
+) -> Change | None:
+    """The tombstone, naming every key the buyer's data may be sealed under; BuyerDataErased when
+    it replaces a profile. None when there is nothing new to erase."""
+    state = current.state or {}
+    live_key = state.get("key_id")
+    erased = destroyed | erased_key_ids(state) | ({live_key} if live_key else set())
+    if live_key is None and erased == erased_key_ids(state):
+        return None
+    tombstone = {"erased_key_ids": sorted(erased), "erased_at": at, "requested_by": requested_by}
+    if live_key is None:
+        return Change(tombstone)
+    return Change(
+        tombstone, [BuyerDataErased(buyer_id=current.id, correlation_id=current.id, producer=PRODUCER)]
+    )

@@ -1,6 +1,7 @@
 """One of the platform's own services, run from the workspace as ``python -m <package>`` with
 the stack's endpoints in its environment and ``ENVIRONMENT=development`` (set here, never taken
-from the shell: a service has no default environment). Ready when ``GET /healthz`` answers 200."""
+from the shell: a service has no default environment), and the files it keeps (the vault's key
+store) under the stack's data folder. Ready when ``GET /healthz`` answers 200."""
 
 from __future__ import annotations
 
@@ -22,12 +23,19 @@ class ServiceSpec:
     package: str
     env_prefix: str
     port: int
+    data_files: tuple[tuple[str, str], ...] = ()  # (variable, path under the stack's data folder)
 
 
 PLATFORM_SERVICES = (
     ServiceSpec("tweet-service", "tweet_service", "TWEET", 8001),
     ServiceSpec("checkout-service", "checkout_service", "CHECKOUT", 8002),
-    ServiceSpec("vault-service", "vault_service", "VAULT", 8003),
+    ServiceSpec(
+        "vault-service",
+        "vault_service",
+        "VAULT",
+        8003,
+        data_files=(("VAULT_KEYSTORE_PATH", "vault-keystore/keys.sqlite3"),),
+    ),
     ServiceSpec("merchant-relay", "merchant_relay", "RELAY", 8004),
     ServiceSpec("rollout-service", "rollout_service", "ROLLOUT", 8005),
 )
@@ -68,6 +76,7 @@ class PlatformService(Component):
             f"{prefix}_HTTP_HOST": self.settings.host,
             f"{prefix}_HTTP_PORT": str(self.spec.port),
             "AUTH_PUBLIC_KEY": ensure_key_pair(self.settings)[1],
+            **{name: str(self.settings.data_dir / path) for name, path in self.spec.data_files},
         }
 
     def probe(self) -> None:

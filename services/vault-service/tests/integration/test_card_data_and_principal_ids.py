@@ -8,6 +8,7 @@ would live longer than the cap. Nothing reaches the database, the key store or t
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 from card_samples import Place, card_in_text, refused_everywhere
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from vault_support import bearer, full_profile
+from vault_support import bearer, buyer_profile, full_profile
 
 from buybutton.auth import TokenIssuer
 from buybutton.topics import VAULT
@@ -38,17 +39,17 @@ def checkout(issuer: TokenIssuer, name: str = "checkout-service") -> dict[str, s
 
 def written(settings: Settings, mongo_client: Any) -> dict[str, int]:
     """Documents in every collection of the vault's database and key store, and topic records."""
-    counts = {
-        f"{database}.{name}": mongo_client[database][name].count_documents({})
-        for database in (settings.database_name, settings.keystore_database_name)
-        for name in mongo_client[database].list_collection_names()
-    }
+    database = mongo_client[settings.database_name]
+    counts = {name: database[name].count_documents({}) for name in database.list_collection_names()}
+    if settings.keystore_path.exists():
+        with sqlite3.connect(settings.keystore_path) as keystore:
+            counts["key store"] = keystore.execute("SELECT count(*) FROM data_keys").fetchone()[0]
     records = asyncio.run(read_all(settings.kafka_bootstrap_servers, VAULT.named(settings.topic_prefix)))
     return {**{k: v for k, v in counts.items() if v}, **({"topic": len(records)} if records else {})}
 
 
 def with_address(field: str, value: str) -> dict[str, Any]:
-    profile = full_profile()
+    profile = buyer_profile()
     profile["shipping_addresses"][0][field] = value
     return profile
 
@@ -65,8 +66,8 @@ def places(client: TestClient, issuer: TokenIssuer) -> dict[str, Place]:
             field: address(field)
             for field in ("recipient", "line1", "line2", "city", "region", "postal_code")
         },
-        "contact email": (lambda t: save({**full_profile(), "contact_email": f"{t}@example.com"}), 422),
-        "a mapping key": (lambda t: save({**full_profile(), "consents": {t: True}}), 422),
+        "contact email": (lambda t: save({**buyer_profile(), "contact_email": f"{t}@example.com"}), 422),
+        "a mapping key": (lambda t: save({**buyer_profile(), "consents": {t: True}}), 422),
         "buyer id, service save (path)": (
             lambda t: client.put(
                 f"/v1/buyers/{quote(t, safe='')}/profile", headers=checkout(issuer), json=full_profile()
@@ -88,7 +89,7 @@ def places(client: TestClient, issuer: TokenIssuer) -> dict[str, Place]:
             422,
         ),
         "buyer token subject": (
-            lambda t: client.put("/v1/me/profile", headers=buyer(issuer, t), json=full_profile()),
+            lambda t: client.put("/v1/me/profile", headers=buyer(issuer, t), json=buyer_profile()),
             401,
         ),
         "service token subject": (
@@ -141,7 +142,7 @@ def test_a_buyer_whose_subject_is_no_principal_id_gets_401_and_nothing_is_writte
     client: TestClient, issuer: TokenIssuer, vault_settings: Settings, mongo_client: Any, subject: str
 ) -> None:
     headers = buyer(issuer, subject)
-    saved = client.put("/v1/me/profile", headers=headers, json=full_profile())
+    saved = client.put("/v1/me/profile", headers=headers, json=buyer_profile())
     erased = client.delete("/v1/me/profile", headers=headers)
     print(f"sub {subject[:20]!r}: PUT {saved.status_code}, DELETE {erased.status_code}")
     assert (saved.status_code, erased.status_code) == (401, 401), (saved.text, erased.text)
@@ -156,8 +157,8 @@ def test_a_token_living_longer_than_the_cap_gets_401(
     claims = {"iss": "buybutton-identity", "aud": AUD, "sub": "buyer-ada", "kind": "buyer", "iat": now}
     for exp in (1e20, now + timedelta(days=2)):
         token = jwt.encode({**claims, "exp": exp}, signing_key[0], algorithm="EdDSA")
-        response = client.put("/v1/me/profile", headers=bearer(token), json=full_profile())
+        response = client.put("/v1/me/profile", headers=bearer(token), json=buyer_profile())
         assert response.status_code == 401, response.text
     day = jwt.encode({**claims, "exp": now + timedelta(hours=23)}, signing_key[0], algorithm="EdDSA")
-    assert client.put("/v1/me/profile", headers=bearer(day), json=full_profile()).status_code == 200
+    assert client.put("/v1/me/profile", headers=bearer(day), json=buyer_profile()).status_code == 200
     assert vault_settings.auth_max_token_lifetime_s == 24 * 3600

@@ -12,24 +12,28 @@ from vault_support import CANARIES, KEY_V1, KEY_V2, dump_everything, full_profil
 
 from buybutton.auth import Principal
 from vault_service.keyring import ConfiguredKeyRing
+from vault_service.keystore import SqliteKeyStore
 from vault_service.profile import ENCRYPTED_FIELDS, ProfileIn
-from vault_service.vault import KeyStillInUse, Vault
+from vault_service.rotation import KeyStillInUse
+from vault_service.vault import Vault
 
 CHECKOUT = Principal("service", "checkout-service", frozenset({"profiles:write", "payment:read"}))
 BUYERS = 120
 
 
-def test_rewrap_under_concurrent_reads_and_writes_loses_nothing(mongo_db: Database[dict[str, Any]]) -> None:
-    before = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1}"))
+def test_rewrap_under_concurrent_reads_and_writes_loses_nothing(
+    mongo_db: Database[dict[str, Any]], keys: SqliteKeyStore
+) -> None:
+    before = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1}"), keys)
     before.ensure_indexes()
     profiles = {f"buyer-{n:03d}": ProfileIn.model_validate(full_profile(f"-{n}")) for n in range(BUYERS)}
     for buyer_id, profile in profiles.items():
         before.save(buyer_id, profile, actor=CHECKOUT)
 
-    rotated = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1},2:{KEY_V2}"))
+    rotated = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1},2:{KEY_V2}"), keys)
     assert rotated.keyring.active_version == 2
     with pytest.raises(KeyStillInUse, match=f"still wraps {BUYERS}"):
-        rotated.retire(1)
+        rotated.rotation.retire(1)
 
     failures: list[str] = []
     reads = writes = 0
@@ -56,7 +60,9 @@ def test_rewrap_under_concurrent_reads_and_writes_loses_nothing(mongo_db: Databa
         worker.start()
     progress: list[tuple[int, int]] = []
     try:
-        moved = rotated.rewrap(batch_size=25, progress=lambda done, total: progress.append((done, total)))
+        moved = rotated.rotation.rewrap(
+            batch_size=25, progress=lambda done, total: progress.append((done, total))
+        )
     finally:
         rewrap_done.set()
         for worker in workers:
@@ -66,16 +72,18 @@ def test_rewrap_under_concurrent_reads_and_writes_loses_nothing(mongo_db: Databa
     assert reads > 0 and writes >= 0
     assert moved == BUYERS
     assert progress[-1] == (BUYERS, BUYERS)
-    assert rotated.key_usage() == {2: BUYERS}
-    rotated.retire(1)
+    assert rotated.rotation.key_usage() == {2: BUYERS}
+    rotated.rotation.retire(1)
     assert 1 in {int(d["_id"]) for d in mongo_db["retired_master_keys"].find({})}
 
 
-def test_rewrap_resumes_after_an_interruption(mongo_db: Database[dict[str, Any]]) -> None:
-    before = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1}"))
+def test_rewrap_resumes_after_an_interruption(
+    mongo_db: Database[dict[str, Any]], keys: SqliteKeyStore
+) -> None:
+    before = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1}"), keys)
     for n in range(30):
         before.save(f"buyer-{n:02d}", ProfileIn.model_validate(full_profile()), actor=CHECKOUT)
-    rotated = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1},2:{KEY_V2}"))
+    rotated = Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1},2:{KEY_V2}"), keys)
 
     class Interrupted(Exception):
         pass
@@ -85,10 +93,10 @@ def test_rewrap_resumes_after_an_interruption(mongo_db: Database[dict[str, Any]]
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        rotated.rewrap(batch_size=7, progress=interrupt_after_ten)
-    assert rotated.key_usage() == {1: 20, 2: 10}
-    assert rotated.rewrap(batch_size=7) == 20
-    assert rotated.key_usage() == {2: 30}
+        rotated.rotation.rewrap(batch_size=7, progress=interrupt_after_ten)
+    assert rotated.rotation.key_usage() == {1: 20, 2: 10}
+    assert rotated.rotation.rewrap(batch_size=7) == 20
+    assert rotated.rotation.key_usage() == {2: 30}
 
 
 def test_erasure_shreds_one_buyer_and_leaves_the_others(
@@ -102,7 +110,7 @@ def test_erasure_shreds_one_buyer_and_leaves_the_others(
     ada = Principal("buyer", "buyer-ada")
     assert vault.erase("buyer-ada", actor=ada) is True
 
-    assert mongo_db["data_keys"].find_one({"_id": "buyer-ada"}) is None
+    assert vault.keys.get("buyer-ada") is None
     assert vault.read("buyer-ada", ENCRYPTED_FIELDS, actor=CHECKOUT, purpose="test") is None
     tombstone = mongo_db["profiles"].find_one({"_id": "buyer-ada"})
     assert tombstone is not None and "fields" not in tombstone

@@ -13,7 +13,12 @@ from vault_service.keyring import DEVELOPMENT_MASTER_KEYS, ConfiguredKeyRing, Ke
 
 K1 = base64.b64encode(os.urandom(32)).decode()
 K2 = base64.b64encode(os.urandom(32)).decode()
-REQUIRED = {"kafka_bootstrap_servers": "k:9092", "mongodb_url": "mongodb://m/", "auth_public_key": "pem"}
+REQUIRED = {
+    "kafka_bootstrap_servers": "k:9092",
+    "mongodb_url": "mongodb://m/",
+    "auth_public_key": "pem",
+    "keystore_path": "keys.sqlite3",
+}
 
 
 def test_newest_version_wraps_and_older_ones_still_unwrap() -> None:

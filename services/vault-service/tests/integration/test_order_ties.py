@@ -1,0 +1,116 @@
+"""A service reads a buyer's data only for an order of that buyer, as the vault's own view of
+checkout's events knows it: payment references (checkout-service, scope payment:read) for an
+order that is open (BuyClicked seen, neither paid nor cancelled), a shipping address
+(merchant-relay) for an order that is paid. The view ends the same whatever order the events
+arrive in (a dead letter replayed later), and a redelivered event changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo.database import Database
+from vault_support import answer_once, bearer, checkout_event, full_profile, publish
+
+from buybutton.auth import TokenIssuer
+from buybutton.events import BuyClicked, Event, OrderCancelled, PaymentCaptured
+from buybutton.unit_of_work import MongoAggregateStore
+from vault_service.config import Settings
+from vault_service.orders import (
+    is_open_for,
+    is_paid_by,
+    record_order_cancelled,
+    record_order_opened,
+    record_order_paid,
+)
+
+AUD = "vault-service"
+
+
+def service(issuer: TokenIssuer, name: str, scope: str) -> dict[str, str]:
+    return bearer(issuer.mint("service", name, audience=AUD, scopes=[scope, "profiles:write"]))
+
+
+def payment(order_id: str, buyer_id: str = "buyer-ada") -> str:
+    return f"/v1/buyers/{buyer_id}/payment?order_id={order_id}"
+
+
+def test_payment_references_only_for_an_open_order_of_that_buyer(
+    client: TestClient, issuer: TokenIssuer, vault_settings: Settings
+) -> None:
+    checkout = service(issuer, "checkout-service", "payment:read")
+    relay = service(issuer, "merchant-relay", "shipping:read")
+    assert (
+        client.put("/v1/buyers/buyer-ada/profile", headers=checkout, json=full_profile()).status_code == 204
+    )
+
+    never_ordered = client.get(payment("order-invented"), headers=checkout)
+    assert never_ordered.status_code == 403 and "not an open order of this buyer" in never_ordered.text
+
+    publish(
+        vault_settings,
+        checkout_event(BuyClicked, "order-bob", "buyer-bob"),
+        checkout_event(BuyClicked, "order-ada"),
+        checkout_event(BuyClicked, "order-ada-cancelled"),
+        checkout_event(OrderCancelled, "order-ada-cancelled"),
+    )
+    opened = answer_once(client, payment("order-ada"), checkout, 200).json()
+    assert opened["default_payment_method_id"].startswith("pm_Canary")
+    answers = {
+        "bob's open order, ada's references": client.get(payment("order-bob"), headers=checkout).status_code,
+        "ada's cancelled order": client.get(payment("order-ada-cancelled"), headers=checkout).status_code,
+        "ada's open order, shipping": client.get(
+            "/v1/buyers/buyer-ada/shipping?order_id=order-ada", headers=relay
+        ).status_code,
+    }
+    print(answers)
+    assert answers == dict.fromkeys(answers, 403)
+
+    publish(vault_settings, checkout_event(PaymentCaptured, "order-ada"))
+    answer_once(client, "/v1/buyers/buyer-ada/shipping?order_id=order-ada", relay, 200)
+    assert client.get(payment("order-ada"), headers=checkout).status_code == 403, "paid: charged once"
+
+
+def apply(*events: Event, orders: MongoAggregateStore) -> None:
+    handlers: dict[type[Event], Any] = {
+        BuyClicked: record_order_opened,
+        PaymentCaptured: record_order_paid,
+        OrderCancelled: record_order_cancelled,
+    }
+
+    async def run() -> None:
+        for event in events:
+            await handlers[type(event)](event, orders=orders)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "status"),
+    [
+        (["BuyClicked", "PaymentCaptured"], "paid"),
+        (["PaymentCaptured", "BuyClicked"], "paid"),
+        (["BuyClicked", "OrderCancelled"], "cancelled"),
+        (["OrderCancelled", "BuyClicked"], "cancelled"),
+        (["BuyClicked", "OrderCancelled", "PaymentCaptured"], "paid"),
+        (["PaymentCaptured", "OrderCancelled", "BuyClicked"], "paid"),
+        (["BuyClicked"], "open"),
+    ],
+)
+def test_the_view_ends_the_same_in_any_order_of_arrival_and_redelivery_changes_nothing(
+    mongo_db: Database[dict[str, Any]], arrivals: list[str], status: str
+) -> None:
+    orders = MongoAggregateStore(mongo_db["orders"])
+    kinds = {"BuyClicked": BuyClicked, "PaymentCaptured": PaymentCaptured, "OrderCancelled": OrderCancelled}
+    events = [checkout_event(kinds[name], "order-ada") for name in arrivals]
+    apply(*events, orders=orders)
+    first = mongo_db["orders"].find_one({"_id": "order-ada"})
+    apply(*events, orders=orders)  # every event again, as after a rebalance
+    again = mongo_db["orders"].find_one({"_id": "order-ada"})
+    assert first is not None and again == first
+    assert first["status"] == status and first["buyer_id"] == "buyer-ada"
+    assert is_open_for(mongo_db["orders"], "order-ada", "buyer-ada") == (status == "open")
+    assert is_paid_by(mongo_db["orders"], "order-ada", "buyer-ada") == (status == "paid")
+    assert not is_open_for(mongo_db["orders"], "order-ada", "buyer-bob")
