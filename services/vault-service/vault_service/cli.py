@@ -6,12 +6,14 @@ vault-admin rewrap          move every data key to the active version (progress 
 vault-admin retire VERSION  retire a version no data key uses any more (refused otherwise)
 vault-admin import-keys --from-database NAME
                             copy the data keys of the key store kept in MongoDB before (the
-                            database NAME, by default vault_service_keys) into the key store
+                            database NAME, by default vault_service_keys) into the key store,
+                            those a live profile is sealed under (once, when upgrading)
 """
 
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Annotated
@@ -93,22 +95,25 @@ def retire(version: int) -> None:
 
 @app.command("import-keys")
 def import_keys(from_database: Annotated[str, typer.Option()] = "vault_service_keys") -> None:
-    """Copy the former MongoDB key store's data keys into the key store (a key already there stays)."""
+    """Copy the former MongoDB key store's data keys into the key store: each one a live profile is
+    sealed under (never one an erasure named since), unless the key store has the buyer's key."""
+    outcome: Counter[str] = Counter()
     with _vault() as vault:
-        former = vault.profiles.database.client[from_database]["data_keys"]
-        copied = already = 0
-        for document in former.find({}):
+        for document in vault.profiles.database.client[from_database]["data_keys"].find({}):
             key = WrappedKey(
                 str(document["_id"]),
                 str(document["key_id"]),
                 int(document["master_version"]),
                 bytes(document["wrapped"]),
             )
-            if vault.keys.put_if_absent(key) == key:
-                copied += 1
+            profile = vault.profiles.find_one({"_id": key.buyer_id}, {"key_id": 1}) or {}
+            if profile.get("key_id") != key.key_id:
+                outcome["skipped (no live profile is sealed under it)"] += 1
+            elif vault.keys.get(key.buyer_id) is None and vault.keys.put_if_absent(key) == key:
+                outcome["copied"] += 1
             else:
-                already += 1
+                outcome["already in the key store"] += 1
     console.print(
-        f"copied {copied} data key(s), {already} already in the key store; now drop the database "
-        f"{from_database} and let its backups expire: erasure is final only once they are gone"
+        f"data keys {dict(outcome)}; now drop the database {from_database} and let its backups "
+        "expire: erasure is final only once they are gone"
     )
