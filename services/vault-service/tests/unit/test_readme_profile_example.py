@@ -1,5 +1,6 @@
-"""The vault README's example of saving a profile is what the API takes and answers, and its
-statement about ``is_default`` is the code's: exactly one default, also for a single address."""
+"""The vault README's examples of a buyer saving and patching a profile are what the API takes
+and answers, its statement about ``is_default`` is the code's (exactly one default, also for a
+single address), and so is its statement that a buyer's body naming a payment field is refused."""
 
 from __future__ import annotations
 
@@ -11,21 +12,26 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from vault_service.profile import MaskedProfile, ProfileIn
+from vault_service.buyer_profile import BuyerProfileIn, BuyerProfilePatch
+from vault_service.profile import MaskedProfile
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
+def example_bodies() -> list[dict[str, Any]]:
+    section = README.read_text().split("### Saving a profile", 1)[1].split("\n## ", 1)[0]
+    bodies = re.findall(r"-d '(\{.*?\})'\n", section, re.DOTALL)
+    assert len(bodies) == 2, "the README's PUT and PATCH example bodies were not found"
+    return [json.loads(body) for body in bodies]
+
+
 def example_body() -> dict[str, Any]:
-    section = README.read_text().split("### Saving a profile", 1)[1]
-    body = re.search(r"-d '(\{.*?\})'\n", section, re.DOTALL)
-    assert body is not None, "the README's example body was not found"
-    return json.loads(body.group(1))  # type: ignore[no-any-return]
+    return example_bodies()[0]
 
 
 def test_the_readme_example_is_accepted_and_answered_as_shown() -> None:
-    profile = ProfileIn.model_validate(example_body())
-    masked = MaskedProfile.of(profile.encrypted_values(), profile.consents).model_dump()
+    profile = BuyerProfileIn.model_validate(example_body())
+    masked = MaskedProfile.of(profile.as_edit().values, profile.consents).model_dump()
     assert masked["shipping_addresses"][0] == {
         "recipient": "Ada Lovelace",
         "city": "London",
@@ -40,5 +46,24 @@ def test_one_address_without_is_default_is_refused_as_the_readme_says() -> None:
     single = example_body()["shipping_addresses"][1]
     assert "is_default" not in single
     with pytest.raises(ValidationError, match="exactly one shipping address must be the default"):
-        ProfileIn.model_validate({"shipping_addresses": [single]})
-    assert ProfileIn.model_validate({"shipping_addresses": [{**single, "is_default": True}]})
+        BuyerProfileIn.model_validate({"shipping_addresses": [single]})
+    assert BuyerProfileIn.model_validate({"shipping_addresses": [{**single, "is_default": True}]})
+
+
+def test_the_readme_patch_example_changes_one_consent_flag_only() -> None:
+    edit = BuyerProfilePatch.model_validate(example_bodies()[1]).as_edit()
+    assert (edit.values, edit.cleared, edit.consents) == (
+        {},
+        frozenset(),
+        {"share_email_with_merchant": True},
+    )
+
+
+@pytest.mark.parametrize("field", ["stripe_customer_id", "default_payment_method_id", "card"])
+def test_a_payment_field_in_a_buyers_body_is_refused_naming_it_as_the_readme_says(field: str) -> None:
+    stated = "set only by checkout-service (scope profiles:write), never by the buyer"
+    assert stated in " ".join(README.read_text().split())
+    for model in (BuyerProfileIn, BuyerProfilePatch):
+        with pytest.raises(ValidationError) as refused:
+            model.model_validate({**example_body(), field: None})
+        assert [(e["loc"], stated in e["msg"]) for e in refused.value.errors()] == [((field,), True)]
