@@ -28,12 +28,19 @@ status: install  ## show each component and service and whether it answers
 	@$(BIN)/devstack status
 
 # Endpoints given in the environment, or a Docker engine (testcontainers), are used as they
-# are; otherwise the local stack is started for the run and stopped after it.
-test: install  ## run every test against real Kafka, MongoDB and stripe-mock
-	@if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ] || docker info >/dev/null 2>&1; then \
-	  $(BIN)/pytest $(PYTEST_ARGS); \
+# are; otherwise the local stack is started for the run and stopped after it. After pytest,
+# `devstack scan-cards` reads the stack's files and every topic for card numbers; the target
+# fails if either fails. With testcontainers there is nothing left to scan: they are gone.
+TEST_THEN_SCAN = $(BIN)/pytest $(PYTEST_ARGS); tests=$$?; $(BIN)/devstack scan-cards; scan=$$?; \
+  exit $$(( tests ? tests : scan ))
+test: install  ## run every test against real Kafka, MongoDB and stripe-mock, then scan for card numbers
+	@if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ]; then \
+	  $(TEST_THEN_SCAN); \
+	elif docker info >/dev/null 2>&1; then \
+	  $(BIN)/pytest $(PYTEST_ARGS); tests=$$?; \
+	  echo "scan-cards: not run, the test containers are gone"; exit $$tests; \
 	else \
-	  $(BIN)/devstack run -- $(BIN)/pytest $(PYTEST_ARGS); \
+	  $(BIN)/devstack run -- bash -c '$(TEST_THEN_SCAN)'; \
 	fi
 
 test-unit: install  ## run only the tests that need no running component

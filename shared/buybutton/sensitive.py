@@ -29,18 +29,43 @@ refused more often than not: separate numbers with a word or a comma. A run of 1
 digits is what a card number looks like, and it is refused on purpose.
 
 Cost: two prefix sums per run, then one subtraction per window: linear in the text's length.
+
+What a scan of stored data counts
+---------------------------------
+Input is refused on the rule above, which errs on the side of refusing: a refused address costs
+its writer a rewording, an accepted card number is stored. A scan of what is already stored
+(files, topic records: ``devstack scan-cards``) reads the same digit runs and the same Luhn
+windows, and counts a window as a card number (``stored_card_numbers``) only when, also:
+
+5. its first digit is a payment card's major industry identifier (ISO/IEC 7812): 2 (Mastercard's
+   2-series), 3 (American Express, Diners Club, JCB), 4 (Visa), 5 (Mastercard) or 6 (Discover,
+   UnionPay, Maestro);
+6. its digits are not all one digit;
+7. it begins and ends where a group of digits does (a *group*: digits written next to each
+   other, nothing between them), so it is the whole of the groups it covers: in
+   ``"Apt 5 4242424242424242"`` the window ``4242424242424242`` is the second group, while no
+   window inside the one group ``9223372036854775807`` counts but the group itself;
+8. its run is not written against a letter: the character before the run, and the one after it,
+   is not a letter (``str.isalpha``), so a stretch of digits inside a hexadecimal id
+   (``...9c7348568584085320f9...``) does not count.
+
+So the zero runs, sequence numbers, 64-bit maxima, millisecond timestamps (``1733...``, 13
+digits) and random hexadecimal ids that storage engines and brokers write do not count, while a
+card number as anyone writes it (alone, in groups, next to other numbers, after a word and a
+space) does; so does every example in the input rule's paragraphs above.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import accumulate
 
 CARD_MIN_DIGITS = 13
 CARD_MAX_DIGITS = 19
+PAYMENT_CARD_FIRST_DIGITS = frozenset({2, 3, 4, 5, 6})
 # dots, slashes, underscores, apostrophes, bars, bullets, minus signs; ASCII, then other forms
 EXTRA_SEPARATORS = frozenset(
     "./\\_|'"
@@ -122,14 +147,15 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def has_luhn_window(digits: list[int]) -> bool:
-    """Whether any 13-19 consecutive digits of ``digits`` pass the Luhn check.
+def luhn_windows(digits: list[int]) -> Iterator[tuple[int, int]]:
+    """Each window [start, end) of 13-19 consecutive digits of ``digits`` that passes the Luhn
+    check, by end, then by length.
 
     A window [i, j) ends with its check digit at j - 1; the digits doubled are those whose
     distance to j - 1 is odd, i.e. whose index has the other parity. ``sums[p][x]`` is the Luhn
     sum of digits[:x] for windows ending on parity p, so each window costs one subtraction."""
     if len(digits) < CARD_MIN_DIGITS:
-        return False
+        return
     sums = [
         list(accumulate((v if k % 2 == parity else DOUBLED[v] for k, v in enumerate(digits)), initial=0))
         for parity in (0, 1)
@@ -139,8 +165,33 @@ def has_luhn_window(digits: list[int]) -> bool:
         last = prefix[end]
         for length in range(CARD_MIN_DIGITS, min(CARD_MAX_DIGITS, end) + 1):
             if (last - prefix[end - length]) % 10 == 0:
-                return True
-    return False
+                yield end - length, end
+
+
+def has_luhn_window(digits: list[int]) -> bool:
+    """Whether any 13-19 consecutive digits of ``digits`` pass the Luhn check."""
+    return next(luhn_windows(digits), None) is not None
+
+
+def stored_card_numbers(text: str) -> list[str]:
+    """The digits of every window of ``text`` that a scan of stored data counts (rules 1-8)."""
+    found = []
+    for start, end, digits in digit_runs(text):
+        if (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha()):
+            continue
+        positions = [index for index in range(start, end) if _kind(text[index]) >= 0]
+        group_starts = {0} | {k for k in range(1, len(positions)) if positions[k] != positions[k - 1] + 1}
+        group_ends = {k for k in group_starts if k} | {len(positions)}
+        for first, last in luhn_windows(digits):
+            window = digits[first:last]
+            if (
+                first in group_starts
+                and last in group_ends
+                and window[0] in PAYMENT_CARD_FIRST_DIGITS
+                and len(set(window)) > 1
+            ):
+                found.append("".join(map(str, window)))
+    return found
 
 
 def card_number_spans(text: str) -> list[tuple[int, int]]:

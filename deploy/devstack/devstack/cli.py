@@ -7,6 +7,8 @@ devstack status    what runs, where, and whether it answers
 devstack env       the endpoints as shell exports (eval "$(devstack env)")
 devstack run CMD   run CMD against the stack, starting it first and stopping afterwards
                    whatever this call started
+devstack scan-cards   look for card numbers in every file of the stack's data and log folders
+                   and every record of every topic on the broker; exit 1 on any hit
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, cast, get_args
 
 import typer
@@ -22,9 +25,11 @@ from rich.console import Console
 from rich.table import Table
 
 from buybutton.auth import TokenKind
+from devstack.card_scan import scan
 from devstack.components import MissingTool
 from devstack.components.base import InstallFailed
 from devstack.config import StackSettings
+from devstack.endpoints import KAFKA_ENV
 from devstack.identity import issuer
 from devstack.stack import Stack, StackError
 
@@ -118,3 +123,35 @@ def run(command: Annotated[list[str], typer.Argument(help="the command and its a
         if started:
             stack.down(started)
     sys.exit(result.returncode)
+
+
+@app.command("scan-cards")
+def scan_cards(
+    state_dir: Annotated[
+        Path | None, typer.Option(help="the stack's state folder (default: this checkout's .devstack)")
+    ] = None,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option(help=f"the broker (default: {KAFKA_ENV}, else the stack's)")
+    ] = None,
+    topics: Annotated[bool, typer.Option(help="read every topic too")] = True,
+) -> None:
+    """Count card numbers (buybutton.sensitive's rule) in the stack's files and topics."""
+    settings = StackSettings(state_dir=state_dir) if state_dir else StackSettings()
+    broker = bootstrap_servers or os.environ.get(KAFKA_ENV) or f"{settings.host}:{settings.kafka_port}"
+    report = scan([settings.data_dir, settings.logs_dir], broker if topics else None)
+    for folder in report.folders_missing:
+        print(f"scan-cards: no folder {folder}: nothing read there")
+    print(
+        f"scan-cards: files read {report.files} ({report.file_bytes / 1e6:.1f} MB)"
+        f" under {settings.state_dir}; "
+        f"records read {report.records} (keys, values and {report.headers} headers) in {report.topics} "
+        f"topics ({report.partitions} partitions) on {broker if topics else 'no broker'}"
+    )
+    for hit in report.hits[:50]:
+        print(f"scan-cards: hit: {hit.where}: {hit.masked}")
+    print(f"scan-cards: hits {len(report.hits)}")
+    if report.hits:
+        raise typer.Exit(1)
+    if report.files == 0 and report.records == 0:
+        print("scan-cards: nothing was read, so nothing is shown to be free of card numbers")
+        raise typer.Exit(2)
