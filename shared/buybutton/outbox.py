@@ -15,7 +15,10 @@ it sent and gives the lease back, both conditional on still holding it. So:
   relay goes on with the others: one failing document blocks nobody;
 - a relay gives up a publish after ``publish_timeout_s``, well inside its lease, so it does not
   send under a lease another relay holds (the producer's request timeout must stay below the
-  lease too; see buybutton.kafka.producer.PRODUCER_SETTINGS).
+  lease too; see buybutton.kafka.producer.PRODUCER_SETTINGS); the documents of a round are
+  published side by side, each judged on its own, so a round lasts at most one
+  ``publish_timeout_s`` however many of its documents fail, and no document is sent twice in
+  a round.
 """
 
 from __future__ import annotations
@@ -89,13 +92,10 @@ class OutboxRelay:
             {"_id": document_id, "outbox": {"$size": 0}, "lease": None}, {"$set": {"outbox_pending": False}}
         )
 
-    async def _publish(self, documents: list[dict[str, Any]]) -> None:
-        """Publish the entries of ``documents``, each document's in sequence order."""
-        events = [
-            event_of(entry)
-            for document in documents
-            for entry in sorted(document.get("outbox", []), key=lambda e: e.get("sequence") or 0)
-        ]
+    async def _publish(self, document: dict[str, Any]) -> None:
+        """Publish the entries of ``document`` in sequence order."""
+        entries = sorted(document.get("outbox", []), key=lambda e: e.get("sequence") or 0)
+        events = [event_of(entry) for entry in entries]
         await asyncio.wait_for(self.publisher.publish_all(events), self.publish_timeout_s)
 
     async def _claim_batch(self, collection: Collection[Any]) -> list[dict[str, Any]]:
@@ -110,22 +110,20 @@ class OutboxRelay:
     async def _published_of(
         self, collection: Collection[Any], claimed: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """The claimed documents whose entries the broker acknowledged: all of them at once, or,
-        when that fails, one by one, so that one failing document holds back no other."""
-        try:
-            await self._publish(claimed)
-            return claimed
-        except Exception as error:
-            if len(claimed) == 1:
-                self._log_failed(collection, error)
-                return []
+        """The claimed documents whose entries the broker acknowledged. All are published at
+        once (the producer batches them) and each is judged on its own: one failing document
+        holds back no other, the round ends within one publish timeout (inside the leases), and
+        nothing is sent again at once (the records of a publish that timed out may still be on
+        their way: the producer keeps retrying them)."""
+        outcomes = await asyncio.gather(*(self._publish(d) for d in claimed), return_exceptions=True)
         published: list[dict[str, Any]] = []
-        for document in claimed:
-            try:
-                await self._publish([document])
+        for document, outcome in zip(claimed, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                self._log_failed(collection, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
                 published.append(document)
-            except Exception as error:
-                self._log_failed(collection, error)
         return published
 
     def _log_failed(self, collection: Collection[Any], error: Exception) -> None:
