@@ -88,7 +88,9 @@ class Vault:
 
     def _data_key_for_writing(self, buyer_id: str) -> tuple[str, bytes, int]:
         """The buyer's data key, created if there is none: one round trip either way (an
-        upsert that only inserts), and concurrent first writers all end up with the same key."""
+        upsert that only inserts), and concurrent first writers all end up with the same key. A
+        writer that lost the race to insert reads the winner's key: SecantusDB answers the
+        losing upsert without a document (MongoDB retries it and returns the winner's)."""
         candidate = new_data_key()
         version, wrapped = self.keyring.wrap(candidate, buyer_id=buyer_id)
         key_doc = self.data_keys.find_one_and_update(
@@ -104,7 +106,10 @@ class Vault:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        assert key_doc is not None, "an upsert returning the document after it always finds one"
+        if key_doc is None:  # lost the race to insert
+            key_doc = self.data_keys.find_one({"_id": buyer_id})
+        if key_doc is None:  # and the winner's key was erased since: the save starts again
+            raise _KeyErasedMeanwhile(buyer_id)
         if bytes(key_doc["wrapped"]) == wrapped:
             return str(key_doc["key_id"]), candidate, version
         return str(key_doc["key_id"]), self._unwrap(key_doc, buyer_id), int(key_doc["master_version"])
