@@ -49,16 +49,18 @@ def record_charge(account: Account, intent: JSON, payment_method: JSON, decline:
         "metadata": dict(intent["metadata"]),
         "on_behalf_of": intent["on_behalf_of"],
         "outcome": {
+            "advice_code": None,
+            "network_advice_code": None,
+            "network_decline_code": None,
             "network_status": "approved_by_network" if paid else "declined_by_network",
             "reason": decline.decline_code if decline else None,
-            "risk_level": "normal",
             "seller_message": "Payment complete." if paid else "The bank did not return any further details.",
             "type": "authorized" if paid else "issuer_declined",
         },
         "paid": paid,
         "payment_intent": intent["id"],
         "payment_method": payment_method["id"],
-        "payment_method_details": {"card": dict(payment_method["card"]), "type": "card"},
+        "payment_method_details": {"card": _card_details(payment_method["card"]), "type": "card"},
         "receipt_email": intent["receipt_email"],
         "receipt_number": None,
         "receipt_url": None,
@@ -80,6 +82,17 @@ def record_charge(account: Account, intent: JSON, payment_method: JSON, decline:
     }
     account.charges[charge_id] = charge
     return charge
+
+
+def _card_details(card: JSON) -> JSON:
+    """What a charge shows of the card it used (no wallet, no 3-D Secure details)."""
+    shown = ("brand", "checks", "country", "exp_month", "exp_year", "fingerprint", "funding", "last4")
+    return {
+        **{name: card[name] for name in shown},
+        "network": card["brand"],
+        "three_d_secure": None,
+        "wallet": None,
+    }
 
 
 def retrieve(call: Call) -> Outcome:

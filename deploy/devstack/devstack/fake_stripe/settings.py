@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PORT = 12112
+DEFAULT_PORT = 12113  # not 12112: stripe-mock serves HTTPS there by default
 
 
 class FakeStripeSettings(BaseSettings):

@@ -2,7 +2,8 @@
 
 ASGI gives an application no socket, so this reaches uvicorn's own: the ``send`` callable
 uvicorn passes is a bound method of its request cycle, which holds the asyncio transport.
-``reset`` sets SO_LINGER to zero and aborts (the client reads ECONNRESET); ``close_unanswered``
+``reset`` reads the request to its end, sets SO_LINGER to zero and aborts (the client, waiting
+for the answer, reads ECONNRESET); ``close_unanswered``
 closes cleanly without a response (the client reads an unexpected end of stream). Served any
 other way (an in-process test client), connection faults cannot be shown and say so.
 """
@@ -32,6 +33,10 @@ def transport_of(send: Send) -> asyncio.Transport:
 
 
 async def reset(transport: asyncio.Transport, receive: Receive) -> None:
+    """Reset once the whole request is in: a client still sending would take the reset as a
+    failed send, and (urllib3 ignores those) read an ordinary end of stream instead."""
+    while (message := await receive())["type"] == "http.request" and message.get("more_body", False):
+        pass
     sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
