@@ -173,3 +173,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if NEEDS_COMPONENTS & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
+
+
+# ---- fake Stripe server ------------------------------------------------------------------------
+# Fixtures ``fake_stripe_server`` (session: its URL, from FAKE_STRIPE_API_BASE or a process
+# started for the session) and ``fake_stripe`` (per test: URL, a secret key of the test's own,
+# an admin client). Defined in devstack/fake_stripe_fixtures.py; this block only loads them.
+from devstack.fake_stripe_fixtures import fake_stripe, fake_stripe_server  # noqa: E402
+
+__all__ = ["fake_stripe", "fake_stripe_server"]
+# ---- end of the fake Stripe block ---------------------------------------------------------------
