@@ -17,7 +17,7 @@ lock:  ## re-resolve dependencies after a pyproject change and rewrite requireme
 	@uv lock --quiet && uv export --quiet --frozen --all-packages --all-groups --no-emit-workspace \
 	  --no-header --format requirements-txt -o requirements.lock && rm -f uv.lock && $(MAKE) -s install
 
-up: install  ## run the platform: Kafka, SecantusDB, stripe-mock, the topics, then the five services
+up: install  ## run the platform: Kafka, SecantusDB, stripe-mock, fake Stripe, the topics, the five services
 	@$(BIN)/devstack up && eval "$$($(BIN)/devstack env)" && $(BIN)/buybutton-topics provision && \
 	  $(BIN)/devstack up --services && $(BIN)/devstack status
 

@@ -13,10 +13,12 @@ it sent and gives the lease back, both conditional on still holding it. So:
   least once, with the same event ids and sequence numbers, so readers drop the repeat;
 - a document whose publish fails keeps its lease until it expires (its back-off) while the
   relay goes on with the others: one failing document blocks nobody;
-- a relay publishes each claimed document on its own and gives up those of a round not yet
-  acknowledged after ``publish_timeout_s`` (one deadline for the round), well inside its lease,
-  so it does not send under a lease another relay holds (the producer's request timeout must
-  stay below the lease too; see buybutton.kafka.producer.PRODUCER_SETTINGS).
+- a relay gives up a publish after ``publish_timeout_s``, well inside its lease, so it does not
+  send under a lease another relay holds (the producer's request timeout must stay below the
+  lease too; see buybutton.kafka.producer.PRODUCER_SETTINGS); the documents of a round are
+  published side by side, each judged on its own, so a round lasts at most one
+  ``publish_timeout_s`` however many of its documents fail, and no document is sent twice in
+  a round.
 """
 
 from __future__ import annotations
@@ -91,10 +93,11 @@ class OutboxRelay:
         )
 
     async def _publish(self, document: dict[str, Any]) -> None:
-        """Publish one document's entries in sequence order, all read first: an unreadable
+        """Publish the entries of ``document`` in sequence order, all read first: an unreadable
         entry sends nothing of its document."""
         entries = sorted(document.get("outbox", []), key=lambda e: e.get("sequence") or 0)
-        await self.publisher.publish_all([event_of(entry) for entry in entries])
+        events = [event_of(entry) for entry in entries]
+        await asyncio.wait_for(self.publisher.publish_all(events), self.publish_timeout_s)
 
     async def _claim_batch(self, collection: Collection[Any]) -> list[dict[str, Any]]:
         claimed: list[dict[str, Any]] = []
@@ -108,23 +111,20 @@ class OutboxRelay:
     async def _published_of(
         self, collection: Collection[Any], claimed: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """The claimed documents whose entries the broker acknowledged. Each document is
-        published on its own, so one that fails holds back no other and sends no other twice;
-        all of them within one ``publish_timeout_s``, so no publish outlives the lease."""
-        publishing = [asyncio.ensure_future(self._publish(document)) for document in claimed]
-        try:
-            _, late = await asyncio.wait(publishing, timeout=self.publish_timeout_s)
-        finally:
-            for task in publishing:
-                task.cancel()  # nothing to those already done
-        await asyncio.gather(*late, return_exceptions=True)
+        """The claimed documents whose entries the broker acknowledged. All are published at
+        once (the producer batches them) and each is judged on its own: one failing document
+        holds back no other, the round ends within one publish timeout (inside the leases), and
+        nothing is sent again at once (the records of a publish that timed out may still be on
+        their way: the producer keeps retrying them)."""
+        outcomes = await asyncio.gather(*(self._publish(d) for d in claimed), return_exceptions=True)
         published: list[dict[str, Any]] = []
-        for document, task in zip(claimed, publishing, strict=True):
-            error = TimeoutError() if task in late else task.exception()
-            if error is None:
-                published.append(document)
+        for document, outcome in zip(claimed, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                self._log_failed(collection, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
             else:
-                self._log_failed(collection, error)
+                published.append(document)
         return published
 
     def _log_failed(self, collection: Collection[Any], error: BaseException) -> None:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, TypeVar, overload
 
 from pymongo import MongoClient
 from pymongo.collection import Collection
@@ -31,6 +31,14 @@ from buybutton.rollout_replica import RulesReplica
 from buybutton.settings import ServiceSettings
 
 HealthCheck = Callable[[], str | None]
+
+
+class Part(Protocol):
+    async def stop(self) -> object: ...
+
+
+PartT = TypeVar("PartT", bound=Part)
+ReplicaT = TypeVar("ReplicaT", bound=RulesReplica)
 
 
 class ServiceRuntime:
@@ -96,16 +104,29 @@ class ServiceRuntime:
         self._background(loop.run(self._stop))
         return loop
 
-    async def rules_replica(self) -> RulesReplica:
-        replica = RulesReplica(
+    @overload
+    async def rules_replica(self) -> RulesReplica: ...
+    @overload
+    async def rules_replica(self, replica_type: type[ReplicaT]) -> ReplicaT: ...
+    async def rules_replica(self, replica_type: type[RulesReplica] = RulesReplica) -> RulesReplica:
+        """The local replica of the rollout rules, following the topic in the background
+        (``replica_type``: a RulesReplica with more on top, such as rollout-service's)."""
+        replica = replica_type(
             self.settings.kafka_bootstrap_servers,
-            client_id=self.settings.service_name,
+            client_id=f"{self.settings.service_name}-replica",
             topic_prefix=self.settings.topic_prefix,
         )
         await replica.start()
         self._exit.push_async_callback(replica.stop)
         self._background(replica.run(self._stop))
         return replica
+
+    async def started(self, part: PartT, start: Callable[[], Awaitable[object]]) -> PartT:
+        """Any other part: ``start()`` it now, and ``part.stop()`` it on the way out, before
+        everything started earlier."""
+        await start()
+        self._exit.push_async_callback(part.stop)
+        return part
 
     def add_health_check(self, check: HealthCheck) -> None:
         self._checks.append(check)

@@ -4,7 +4,8 @@ operator, an option, a sort) adds its test here, with the service's own call as 
 
 Where each shape comes from: tweet-service (timeline pages: sort on two keys, limit, an $or
 cursor; related products by $in on a dotted path; projections without the outbox), vault-service
-(rewrap batches: $ne, sort by _id, limit; paid orders by _id and buyer), rollout-service (the
+(an order by _id and buyer; rewrap batches by $ne, sort by _id and limit were its data keys'
+until the key store left MongoDB, and stay as shapes a service may use), rollout-service (the
 audit trail newest first).
 """
 

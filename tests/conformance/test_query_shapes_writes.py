@@ -4,8 +4,9 @@ option adds its test here, with the service's own call as the example.
 
 Where each shape comes from: the shared outbox ($push $each with $set, $pullAll of the entries
 sent, then $size 0), tweet-service (versioned $set of dotted paths, revoking a key once),
-vault-service (upserts with $set or $setOnInsert, find_one_and_update of a data key, rewrap's
-modified_count, erasure's delete_one), rollout-service (replace_one upsert of an audit entry),
+vault-service (upserts with $set or $setOnInsert; find_one_and_update of a data key, rewrap's
+modified_count and erasure's delete_one were its data keys' until the key store left MongoDB,
+and stay as shapes a service may use), rollout-service (replace_one upsert of an audit entry),
 the lease the outbox relay will take ($unset to give it back).
 """
 

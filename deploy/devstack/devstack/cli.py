@@ -1,6 +1,7 @@
 """``devstack``: run the local stack of real components.
 
-devstack up        install (cached) and start Kafka, SecantusDB and stripe-mock; wait for them
+devstack up        install (cached) and start Kafka, SecantusDB, stripe-mock and the fake Stripe
+                   server; wait for them
 devstack up --services   the same, then the five platform services (ports 8001-8005)
 devstack down      stop what the stack started, services included
 devstack status    what runs, where, and whether it answers

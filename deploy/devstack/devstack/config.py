@@ -27,6 +27,9 @@ class StackSettings(BaseSettings):
     kafka_heap: str = "1g"
     mongo_port: int = Field(default=27027, ge=1, le=65535)
     stripe_port: int = Field(default=12111, ge=1, le=65535)
+    # 12112 is stripe-mock's default HTTPS port, which it opens even when given -http-addr
+    fake_stripe_port: int = Field(default=12113, ge=1, le=65535)
+    fake_stripe_webhook_url: str = ""
     start_timeout_s: float = Field(default=120.0, gt=0)
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     state_dir: Path = REPO_ROOT / ".devstack"

@@ -52,6 +52,14 @@ class ManagedProcess:
         return pid if _start_ticks(pid) == ticks else None
 
     def spawn(self, command: list[str], *, log_file: Path, cwd: Path, env: dict[str, str]) -> int:
+        return self.launch(command, log_file=log_file, cwd=cwd, env=env).pid
+
+    def launch(
+        self, command: list[str], *, log_file: Path, cwd: Path, env: dict[str, str]
+    ) -> subprocess.Popen[bytes]:
+        """Start ``command`` in a session of its own, output appended to ``log_file``, and record
+        it in the pid file; the Popen is for a caller that waits for it (and so learns how it
+        ended), as tests that kill a server do."""
         log_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("ab") as log:
@@ -68,7 +76,7 @@ class ManagedProcess:
             )
         ticks = _start_ticks(process.pid)
         self.pid_file.write_text(f"{process.pid} {ticks}\n")
-        return process.pid
+        return process
 
     def stop(self, *, grace_s: float = 20.0) -> bool:
         """SIGTERM the process group, SIGKILL it after ``grace_s``. True if something was stopped."""
@@ -76,13 +84,13 @@ class ManagedProcess:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        _signal_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and self.running_pid() is not None:
             _reap(pid)
             time.sleep(0.1)
         if self.running_pid() is not None:
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             while self.running_pid() is not None:
                 _reap(pid)
                 time.sleep(0.05)
@@ -90,7 +98,8 @@ class ManagedProcess:
         return True
 
 
-def _signal_group(pid: int, signum: int) -> None:
+def signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the process group ``pid`` leads (a process started by ``launch``)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signum)
 

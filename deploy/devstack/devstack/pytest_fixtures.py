@@ -12,6 +12,10 @@ test's topics and database, the identity key), to pass to its Settings with its 
 
 Isolation: each test gets its own ``unique_name``, from which come its topic prefix (and so
 its own topics), its consumer group names and its MongoDB database.
+
+Faults: ``private_kafka`` and ``private_mongo`` are a Kafka broker and a SecantusDB of the test's
+own (free ports, data in the test's tmp_path; see devstack.private), for tests that kill, stop
+and restart them. Skipped, saying why, when the component cannot be installed here.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -26,9 +31,14 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from buybutton.auth import TokenIssuer, generate_signing_key
+from devstack.components import MissingTool
+from devstack.components.base import InstallFailed
 from devstack.containers import container_endpoints, docker_engine_answers
 from devstack.endpoints import Endpoints
+from devstack.private import PrivateKafka, PrivateSecantusDB, private_kafka, private_secantusdb
 from devstack.stack import Stack
+
+NEEDS_COMPONENTS = frozenset({"endpoints", "private_kafka", "private_mongo"})
 
 
 @pytest.fixture(scope="session")
@@ -138,8 +148,38 @@ def mongo_db(
         mongo_client.drop_database(name)
 
 
+@pytest.fixture(name="private_kafka")
+def private_kafka_fixture(tmp_path: Path) -> Iterator[PrivateKafka]:
+    """A Kafka broker of this test's own, to kill and restart (the shared one never is)."""
+    try:
+        with private_kafka(tmp_path / "private-kafka") as server:
+            yield server
+    except (MissingTool, InstallFailed) as error:
+        pytest.skip(f"a private Kafka cannot be installed here, so none can be restarted: {error}")
+
+
+@pytest.fixture(name="private_mongo")
+def private_mongo_fixture(tmp_path: Path) -> Iterator[PrivateSecantusDB]:
+    """A SecantusDB of this test's own, to kill and restart (the shared one never is)."""
+    try:
+        with private_secantusdb(tmp_path / "private-secantusdb") as server:
+            yield server
+    except (MissingTool, InstallFailed) as error:
+        pytest.skip(f"a private SecantusDB cannot be installed here, so none can be killed: {error}")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs the real components, so ``-m "not stack"`` leaves them out."""
     for item in items:
-        if "endpoints" in getattr(item, "fixturenames", ()):
+        if NEEDS_COMPONENTS & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
+
+
+# ---- fake Stripe server ------------------------------------------------------------------------
+# Fixtures ``fake_stripe_server`` (session: its URL, from FAKE_STRIPE_API_BASE or a process
+# started for the session) and ``fake_stripe`` (per test: URL, a secret key of the test's own,
+# an admin client). Defined in devstack/fake_stripe_fixtures.py; this block only loads them.
+from devstack.fake_stripe_fixtures import fake_stripe, fake_stripe_server  # noqa: E402
+
+__all__ = ["fake_stripe", "fake_stripe_server"]
+# ---- end of the fake Stripe block ---------------------------------------------------------------

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from devstack.components import Component, Kafka, SecantusDB, StripeMock
+from devstack.components import Component, FakeStripe, Kafka, SecantusDB, StripeMock
 from devstack.components.base import exclusive
+from devstack.components.fake_stripe import ensure_webhook_secret
 from devstack.components.service import PLATFORM_SERVICES, PlatformService
 from devstack.config import StackSettings
 from devstack.endpoints import Endpoints
@@ -58,7 +59,8 @@ class Stack:
         self.kafka = Kafka(self.settings)
         self.mongodb = SecantusDB(self.settings)
         self.stripe_mock = StripeMock(self.settings)
-        self.infrastructure: list[Component] = [self.kafka, self.mongodb, self.stripe_mock]
+        self.fake_stripe = FakeStripe(self.settings)
+        self.infrastructure: list[Component] = [self.kafka, self.mongodb, self.stripe_mock, self.fake_stripe]
         self.services: list[Component] = [
             PlatformService(self.settings, spec, self.endpoints()) for spec in PLATFORM_SERVICES
         ]
@@ -69,6 +71,8 @@ class Stack:
             kafka_bootstrap=self.kafka.address,
             mongodb_url=self.mongodb.url,
             stripe_api_base=self.stripe_mock.url,
+            fake_stripe_api_base=self.fake_stripe.url,
+            fake_stripe_webhook_secret=ensure_webhook_secret(self.settings),
         )
 
     def process(self, component: Component) -> ManagedProcess:

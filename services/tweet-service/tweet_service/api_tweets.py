@@ -5,8 +5,12 @@ answers 403 when the key is another merchant's.
     GET  /v1/merchants/{merchant_id}/tweets?limit=&cursor=                own tweets, newest first
     POST /v1/merchants/{merchant_id}/tweets/{tweet_id}/variants/{sku}/restock   add units
     PUT  /v1/merchants/{merchant_id}/tweets/{tweet_id}/price              change the price
-A product may be attached only by a seller allow-listed by the rollout rule in force (403, which
-names the rollout-service call that allow-lists). Errors never repeat what the caller sent: an
+A restock or price change may carry an ``Idempotency-Key`` header: the same key on the same
+tweet is applied once (a retry after a timeout or a 503 answers the tweet as it is, unchanged),
+so a client can retry a change whose answer it did not get. Only a hash of the key is kept. A
+product may be attached only by a
+seller allow-listed by the rollout rule in force (403, which names the rollout-service call that
+allow-lists). Errors never repeat what the caller sent: an
 unknown tweet or variant is the same fixed 404.
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, Header, HTTPException, Path, Request, status
 
 from buybutton.inputs import CardFree
 from tweet_service.callers import IDENTIFIER, ActingMerchant, TweetId
@@ -28,6 +32,16 @@ from tweet_service.views import TweetBody, TweetPage, tweet_body
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/tweets", tags=["merchants' tweets"])
 Sku = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER), CardFree]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=IDENTIFIER,
+        description="the same key on the same tweet is applied once; retry with it after a timeout or 503",
+    ),
+]
 UNKNOWN_TWEET_OR_VARIANT = "no such tweet of this merchant, or no such variant of its product"
 
 
@@ -61,16 +75,31 @@ def own_tweets(
 
 @router.post("/{tweet_id}/variants/{sku}/restock", summary="Add units of one variant; the merchant itself")
 def restock(
-    tweet_id: TweetId, sku: Sku, units: RestockIn, merchant_id: ActingMerchant, request: Request
+    tweet_id: TweetId,
+    sku: Sku,
+    units: RestockIn,
+    merchant_id: ActingMerchant,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> TweetBody:
-    return _change(request, lambda store: store.restock(merchant_id, tweet_id, sku, units.units))
+    return _change(
+        request,
+        lambda store: store.restock(merchant_id, tweet_id, sku, units.units, request_key=idempotency_key),
+    )
 
 
 @router.put("/{tweet_id}/price", summary="Change the product's price; the merchant itself")
 def change_price(
-    tweet_id: TweetId, change: PriceChangeIn, merchant_id: ActingMerchant, request: Request
+    tweet_id: TweetId,
+    change: PriceChangeIn,
+    merchant_id: ActingMerchant,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> TweetBody:
-    return _change(request, lambda store: store.change_price(merchant_id, tweet_id, change.price.money()))
+    price = change.price.money()
+    return _change(
+        request, lambda store: store.change_price(merchant_id, tweet_id, price, request_key=idempotency_key)
+    )
 
 
 def _change(request: Request, apply: Callable[[Tweets], dict[str, Any]]) -> TweetBody:

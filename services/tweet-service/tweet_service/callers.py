@@ -25,7 +25,9 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="a me
 Buyer = Annotated[Principal, Depends(require("buyer"))]
 Admin = Annotated[Principal, Depends(require("admin", scopes=["merchants:write"]))]
 IDENTIFIER = r"^[A-Za-z0-9_.:-]+$"
-TweetId = Annotated[str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the tweet"), CardFree]
+TweetId = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the tweet"), CardFree
+]
 MerchantId = Annotated[
     str, Path(min_length=1, max_length=128, pattern=IDENTIFIER, description="the merchant"), CardFree
 ]

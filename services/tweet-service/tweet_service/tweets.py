@@ -11,6 +11,7 @@ changed it meanwhile, so any number of instances may change one tweet at once.
 from __future__ import annotations
 
 import copy
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -51,6 +52,11 @@ def product_of(product: ProductIn, product_id: str) -> Product:
             ],
         }
     )
+
+
+def _request_mark(merchant_id: str, request_key: str) -> str:
+    """The inbox mark of a merchant's request: a hash, so the key itself is never stored."""
+    return "request:" + hashlib.sha256(f"{merchant_id}\n{request_key}".encode()).hexdigest()
 
 
 def _shown(tweet: Aggregate) -> dict[str, Any]:
@@ -95,7 +101,9 @@ class Tweets:
         outcome = self.store.apply(tweet_id, lambda _: Change(state, events))
         return _shown(outcome.aggregate)
 
-    def restock(self, merchant_id: str, tweet_id: str, sku: str, units: int) -> dict[str, Any]:
+    def restock(
+        self, merchant_id: str, tweet_id: str, sku: str, units: int, *, request_key: str | None = None
+    ) -> dict[str, Any]:
         def change(product: dict[str, Any]) -> tuple[dict[str, Any], Event]:
             variant = next((v for v in product["variants"] if v["variant_id"] == sku), None)
             if variant is None:
@@ -114,9 +122,11 @@ class Tweets:
             )
             return product, event
 
-        return self._change_product(merchant_id, tweet_id, change)
+        return self._change_product(merchant_id, tweet_id, change, request_key)
 
-    def change_price(self, merchant_id: str, tweet_id: str, price: Money) -> dict[str, Any]:
+    def change_price(
+        self, merchant_id: str, tweet_id: str, price: Money, *, request_key: str | None = None
+    ) -> dict[str, Any]:
         def change(product: dict[str, Any]) -> tuple[dict[str, Any], Event] | None:
             previous = Money.model_validate(product["price"])
             if previous == price:
@@ -136,16 +146,18 @@ class Tweets:
             )
             return {**product, "price": price.model_dump(mode="json")}, event
 
-        return self._change_product(merchant_id, tweet_id, change)
+        return self._change_product(merchant_id, tweet_id, change, request_key)
 
     def _change_product(
         self,
         merchant_id: str,
         tweet_id: str,
         change: Callable[[dict[str, Any]], tuple[dict[str, Any], Event] | None],
+        request_key: str | None,
     ) -> dict[str, Any]:
         """Apply ``change`` to the tweet's product as read: it answers the new product and its
-        event, or None when nothing changes (and so nothing is published)."""
+        event, or None when nothing changes (and so nothing is published). A ``request_key``
+        (the request's Idempotency-Key, hashed) is the change's inbox mark: applied once per tweet."""
 
         def decide(tweet: Aggregate) -> Change | None:
             if tweet.state is None or tweet.state["merchant_id"] != merchant_id:
@@ -159,7 +171,8 @@ class Tweets:
             return Change({**tweet.state, "product": product}, [event])
 
         try:
-            return _shown(self.store.apply(tweet_id, decide).aggregate)
+            cause = None if request_key is None else _request_mark(merchant_id, request_key)
+            return _shown(self.store.apply(tweet_id, decide, cause=cause).aggregate)
         except ConcurrentChange:
             raise TweetProblem("the tweet kept changing; try again") from None
 

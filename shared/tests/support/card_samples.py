@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from buybutton.sensitive import looks_like_card_number, luhn_valid
@@ -225,3 +227,25 @@ def refused_everywhere(places: dict[str, Place], number: str, text: str, tried: 
         assert refused_as_expected(name, response, expected, text), (name, ascii(text), response.text)
         assert number not in response.text and text not in response.text, (name, response.text)
         assert not looks_like_card_number(response.text), (name, response.text)
+
+
+def generated_cards_refused(
+    places: dict[str, Place], *, service: str, examples: int, capsys: pytest.CaptureFixture[str]
+) -> Counter[str]:
+    """Send ``examples`` generated card numbers in text to every place (``refused_everywhere``),
+    print the counts, and return them: ``cards``, ``requests`` and ``accepted`` (must be 0)."""
+    tried: Counter[str] = Counter()
+
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(sample=card_in_text())
+    def check(sample: tuple[str, str]) -> None:
+        tried["cards"] += 1
+        refused_everywhere(places, *sample, tried)
+
+    check()
+    with capsys.disabled():
+        print(
+            f"\n{service}: generated cards tried: {tried['cards']} in {len(places)} places"
+            f" ({tried['requests']} requests), accepted = {tried['accepted']}"
+        )
+    return tried

@@ -7,14 +7,12 @@ command (so never a Kafka key), never audited. Prints its counts."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
-from card_samples import Place, card_in_text, refused_everywhere
+from card_samples import Place, generated_cards_refused
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
 from rollout_support import READ, WRITE, Mint, audit_entries, create
 
 from buybutton.topics import ROLLOUT_COMMANDS
@@ -78,20 +76,7 @@ def test_card_numbers_are_refused_everywhere_and_never_sent_or_audited(
 ) -> None:
     create(client, admin, rule_name)
     where = places(client, admin, rule_name)
-    tried: Counter[str] = Counter()
-
-    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(sample=card_in_text())
-    def check(sample: tuple[str, str]) -> None:
-        tried["cards"] += 1
-        refused_everywhere(where, *sample, tried)
-
-    check()
-    with capsys.disabled():
-        print(
-            f"\nrollout-service: generated cards tried: {tried['cards']} in {len(where)} places"
-            f" ({tried['requests']} requests), accepted = {tried['accepted']}"
-        )
+    tried = generated_cards_refused(where, service="rollout-service", examples=40, capsys=capsys)
     assert tried["accepted"] == 0
     commands = asyncio.run(
         read_all(

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from card_samples import Place, card_in_text, ordinary_text, refused_everywhere
+from card_samples import Place, generated_cards_refused, ordinary_text
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from tweet_support import PUDDLE, admin, api_key, buyer, raincoat
@@ -102,20 +102,7 @@ async def test_card_numbers_are_refused_everywhere_and_never_echoed_stored_or_pu
     posted = client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=api_key(puddle_key), json=raincoat())
     assert posted.status_code == 201, posted.text
     where = places(client, issuer, puddle_key, posted.json()["tweet_id"])
-    tried: Counter[str] = Counter()
-
-    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(sample=card_in_text())
-    def check(sample: tuple[str, str]) -> None:
-        tried["cards"] += 1
-        refused_everywhere(where, *sample, tried)
-
-    check()
-    with capsys.disabled():
-        print(
-            f"\ntweet-service: generated cards tried: {tried['cards']} in {len(where)} places"
-            f" ({tried['requests']} requests), accepted = {tried['accepted']}"
-        )
+    tried = generated_cards_refused(where, service="tweet-service", examples=60, capsys=capsys)
     assert tried["accepted"] == 0
     database = mongo_client[tweet_settings.database_name]
     assert database["tweets"].count_documents({}) == 1

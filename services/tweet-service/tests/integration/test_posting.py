@@ -282,3 +282,46 @@ def test_pages_stay_exact_when_tweets_share_a_millisecond(
             break
         params["cursor"] = page["next_cursor"]
     assert seen == sorted((p["tweet_id"] for p in posted), reverse=True)
+
+
+async def test_a_change_retried_with_its_idempotency_key_is_applied_once(
+    client: TestClient, puddle_key: str, galosh_key: str, tweet_settings: Settings, mongo_client: Any
+) -> None:
+    """A client that did not get its answer (a timeout, a 503) retries with the same key: the
+    restock or price change is applied and published once; another key is another change; the
+    same key from another merchant changes nothing of Puddle's tweet."""
+    headers = api_key(puddle_key)
+    tweet_id = client.post(f"/v1/merchants/{PUDDLE}/tweets", headers=headers, json=raincoat()).json()[
+        "tweet_id"
+    ]
+    base = f"/v1/merchants/{PUDDLE}/tweets/{tweet_id}"
+    restock, once = f"{base}/variants/raincoat-m/restock", {**headers, "Idempotency-Key": "restock-0001"}
+    answers = [client.post(restock, headers=once, json={"units": 3}) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert {a.json()["product"]["variants"][0]["stock"] for a in answers} == {15}, "applied once: 12 + 3"
+    price = {"price": {"amount_minor": 3_999, "currency": "USD"}}
+    repriced = {**headers, "Idempotency-Key": "price-0001"}
+    assert [client.put(f"{base}/price", headers=repriced, json=price).status_code for _ in range(3)] == [
+        200
+    ] * 3
+    another = client.post(restock, headers={**headers, "Idempotency-Key": "restock-0002"}, json={"units": 3})
+    assert another.json()["product"]["variants"][0]["stock"] == 18
+    galosh = {**api_key(galosh_key), "Idempotency-Key": "restock-0001"}
+    stolen = client.post(
+        f"/v1/merchants/{GALOSH}/tweets/{tweet_id}/variants/raincoat-m/restock",
+        headers=galosh,
+        json={"units": 3},
+    )
+    assert stolen.status_code == 404
+    events = [decode(r.value, r.headers) for r in await tweet_events(tweet_settings, 4)]
+    assert [type(e) for e in events] == [
+        TweetWithProductPosted,
+        ProductRestocked,
+        ProductPriceChanged,
+        ProductRestocked,
+    ]
+    card_key = client.post(restock, headers={**headers, "Idempotency-Key": COMPACT_CARD}, json={"units": 1})
+    assert card_key.status_code == 200 and COMPACT_CARD not in card_key.text
+    assert COMPACT_CARD not in str(tweets_db(mongo_client, tweet_settings).find_one({"_id": tweet_id})), (
+        "only a hash of a key is kept"
+    )

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import jwt
 import pytest
-from card_samples import Place, card_in_text, refused_everywhere
+from card_samples import Place, generated_cards_refused
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
 from vault_support import bearer, buyer_profile, full_profile
 
 from buybutton.auth import TokenIssuer
@@ -109,20 +107,7 @@ def test_card_numbers_are_refused_everywhere_before_anything_is_written(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     where = places(client, issuer)
-    tried: Counter[str] = Counter()
-
-    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(sample=card_in_text())
-    def check(sample: tuple[str, str]) -> None:
-        tried["cards"] += 1
-        refused_everywhere(where, *sample, tried)
-
-    check()
-    with capsys.disabled():
-        print(
-            f"\nvault-service: generated cards tried: {tried['cards']} in {len(where)} places"
-            f" ({tried['requests']} requests), accepted = {tried['accepted']}"
-        )
+    tried = generated_cards_refused(where, service="vault-service", examples=40, capsys=capsys)
     assert tried["accepted"] == 0
     assert written(vault_settings, mongo_client) == {}
 

@@ -1,9 +1,9 @@
 """Erasure is final where the vault can make it so, and unreadable everywhere else.
 
 A private SecantusDB (the local stack's server and command line, a data folder of this test's
-own) and a key store of this test's own hold BUYERS profiles, sealed under master key v1 and
-then re-wrapped to v2; every second buyer is erased; the server is stopped cleanly. Then every
-file of the key store and of the server's data folder is read:
+own, from devstack.private) and a key store of this test's own hold BUYERS profiles, sealed under
+master key v1 and then re-wrapped to v2; every second buyer is erased; the server is stopped
+with SIGTERM. Then every file of the key store and of the server's data folder is read:
 
 - no wrapped data key of an erased buyer (neither its v1 nor its v2 wrapping) is in any file,
   nor the v1 wrapping a rewrap replaced of a kept buyer, while every kept buyer's v2 wrapping is
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from private_secantusdb import private_secantusdb
 from pymongo import MongoClient
 from vault_support import KEY_V1, KEY_V2, full_profile
 
 from buybutton.auth import Principal
+from devstack.private import private_secantusdb
 from vault_service.fields import DecryptionFailed, unseal
 from vault_service.keyring import ConfiguredKeyRing, UnwrapFailed
 from vault_service.keystore import SqliteKeyStore
@@ -122,7 +122,8 @@ def test_no_file_holds_an_erased_key_and_every_ciphertext_left_is_unreadable(tmp
                 for b in buyers
                 if (k := keys.get(b))
             ]
-        data_dir = server.data_dir
+        stopped = server.stop()  # SIGTERM: WiredTiger closes, as an operator would stop it
+        data_dir = server.component.data_dir
     keys.close()
 
     keystore_files, database_files = read_files(keystore_dir), read_files(data_dir)
@@ -142,7 +143,8 @@ def test_no_file_holds_an_erased_key_and_every_ciphertext_left_is_unreadable(tmp
     window_size = len(wrappings[erased[0]][-1])
     swept = unwrapping_windows(keystore_files, ring, erased[:SWEPT_BUYERS], window_size)
     print(
-        f"\nfiles read: key store {len(keystore_files)} ({sum(map(len, keystore_files.values()))} bytes), "
+        f"\nprivate SecantusDB stopped (exit {stopped}); files read: key store {len(keystore_files)}"
+        f" ({sum(map(len, keystore_files.values()))} bytes), "
         f"database {len(database_files)} ({sum(map(len, database_files.values()))} bytes)"
         f"\nerased buyers {len(erased)}: wrapped keys (v1 and v2) found {len(erased_keys_found)}; "
         f"kept buyers' wrapped keys found in the key store {kept_keys_found}/{len(kept)}; "
@@ -156,6 +158,7 @@ def test_no_file_holds_an_erased_key_and_every_ciphertext_left_is_unreadable(tmp
         f"\nkey store windows of {window_size} bytes tried as wrapped keys of {SWEPT_BUYERS} erased buyers "
         f"under {len(ring.versions)} master keys: unwrapped {swept}"
     )
+    assert stopped == 0, "the server closed its files cleanly"
     assert erased_keys_found == []
     assert replaced_wrappings_found == [], "a rewrap leaves no copy of the old wrapping either"
     assert keys_in_database == []

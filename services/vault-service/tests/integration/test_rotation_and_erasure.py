@@ -125,3 +125,36 @@ def test_erasure_shreds_one_buyer_and_leaves_the_others(
 
     bob = vault.read("buyer-bob", ENCRYPTED_FIELDS, actor=CHECKOUT, purpose="test")
     assert bob is not None and bob.values["contact_email"].startswith("ada.canary-bob@")
+
+
+def test_first_saves_of_one_buyer_racing_from_two_instances_share_one_data_key(
+    mongo_db: Database[dict[str, Any]], keys: SqliteKeyStore
+) -> None:
+    """Two instances, each with its own connection to the one key-store file."""
+    own_keys = SqliteKeyStore(keys.path)
+    instances = [Vault(mongo_db, ConfiguredKeyRing.from_config(f"1:{KEY_V1}"), k) for k in (keys, own_keys)]
+    profile = ProfileIn.model_validate(full_profile())
+    failures: list[str] = []
+
+    def save(vault: Vault, buyer_id: str, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            vault.save(buyer_id, profile, actor=CHECKOUT)
+        except Exception as error:
+            failures.append(f"{buyer_id}: {type(error).__name__}: {error}")
+
+    buyers = [f"buyer-racing-{n:02d}" for n in range(20)]
+    for buyer_id in buyers:
+        start = threading.Barrier(4)
+        savers = [threading.Thread(target=save, args=(instances[n % 2], buyer_id, start)) for n in range(4)]
+        for saver in savers:
+            saver.start()
+        for saver in savers:
+            saver.join(timeout=30)
+
+    own_keys.close()
+    assert failures == [], failures[:5]
+    assert sum(keys.usage().values()) == len(buyers)
+    for buyer_id in buyers:
+        stored = instances[0].read(buyer_id, ENCRYPTED_FIELDS, actor=CHECKOUT, purpose="check")
+        assert stored is not None and stored.values == profile.encrypted_values(), buyer_id
