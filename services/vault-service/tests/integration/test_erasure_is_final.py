@@ -1,9 +1,10 @@
 """Erasure is final where the vault can make it so, and unreadable everywhere else.
 
-A private SecantusDB (the local stack's server and command line, a data folder of this test's
-own, from devstack.private) and a key store of this test's own hold BUYERS profiles, sealed under
-master key v1 and then re-wrapped to v2; every second buyer is erased; the server is stopped
-with SIGTERM. Then every file of the key store and of the server's data folder is read:
+A private SecantusDB (the ``private_mongo`` fixture: the local stack's server and command line,
+a data folder of this test's own) and a key store of this test's own hold BUYERS profiles,
+sealed under master key v1 and then re-wrapped to v2; every second buyer is erased; the server
+is stopped with SIGTERM. Then every file of the key store and of the server's data folder is
+read:
 
 - no wrapped data key of an erased buyer (neither its v1 nor its v2 wrapping) is in any file,
   nor the v1 wrapping a rewrap replaced of a kept buyer, while every kept buyer's v2 wrapping is
@@ -29,7 +30,7 @@ from pymongo import MongoClient
 from vault_support import KEY_V1, KEY_V2, full_profile
 
 from buybutton.auth import Principal
-from devstack.private import private_secantusdb
+from devstack.private import PrivateSecantusDB
 from vault_service.fields import DecryptionFailed, unseal
 from vault_service.keyring import ConfiguredKeyRing, UnwrapFailed
 from vault_service.keystore import SqliteKeyStore
@@ -91,39 +92,38 @@ def unwrapping_windows(files: dict[str, bytes], ring: ConfiguredKeyRing, buyers:
     return unwrapped
 
 
-def test_no_file_holds_an_erased_key_and_every_ciphertext_left_is_unreadable(tmp_path: Path) -> None:
+def test_no_file_holds_an_erased_key_and_every_ciphertext_left_is_unreadable(
+    tmp_path: Path, private_mongo: PrivateSecantusDB
+) -> None:
     buyers = [f"buyer-{n:03d}" for n in range(BUYERS)]
     erased, kept = buyers[::2], buyers[1::2]
     ring = ConfiguredKeyRing.from_config(f"1:{KEY_V1},2:{KEY_V2}")
     keystore_dir = tmp_path / "keystore"
     keys = SqliteKeyStore(keystore_dir / "keys.sqlite3")
     wrappings: dict[str, list[bytes]] = {}
-    with private_secantusdb(tmp_path / "secantusdb") as server:
-        client: MongoClient[dict[str, Any]]
-        with MongoClient(server.url, tz_aware=True) as client:
-            db = client["vault_erasure"]
-            before_rotation = Vault(db, ConfiguredKeyRing.from_config(f"1:{KEY_V1}"), keys)
-            for n, buyer_id in enumerate(buyers):
-                before_rotation.save(
-                    buyer_id, ProfileIn.model_validate(full_profile(f"-{n}")), actor=CHECKOUT
-                )
-            vault = Vault(db, ring, keys)
-            wrappings = {b: [k.wrapped] for b in buyers if (k := keys.get(b))}
-            assert vault.rotation.rewrap() == BUYERS
-            for buyer_id in buyers:
-                key = keys.get(buyer_id)
-                assert key is not None and key.master_version == 2
-                wrappings[buyer_id].append(key.wrapped)
-            erased_sealed, kept_sealed = sealed_fields(vault, erased), sealed_fields(vault, kept)
-            for buyer_id in erased:
-                assert vault.erase(buyer_id, actor=Principal("buyer", buyer_id))
-            data_keys_left = [
-                ring.unwrap(k.wrapped, version=k.master_version, buyer_id=k.buyer_id)
-                for b in buyers
-                if (k := keys.get(b))
-            ]
-        stopped = server.stop()  # SIGTERM: WiredTiger closes, as an operator would stop it
-        data_dir = server.component.data_dir
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(private_mongo.url, tz_aware=True) as client:
+        db = client["vault_erasure"]
+        before_rotation = Vault(db, ConfiguredKeyRing.from_config(f"1:{KEY_V1}"), keys)
+        for n, buyer_id in enumerate(buyers):
+            before_rotation.save(buyer_id, ProfileIn.model_validate(full_profile(f"-{n}")), actor=CHECKOUT)
+        vault = Vault(db, ring, keys)
+        wrappings = {b: [k.wrapped] for b in buyers if (k := keys.get(b))}
+        assert vault.rotation.rewrap() == BUYERS
+        for buyer_id in buyers:
+            key = keys.get(buyer_id)
+            assert key is not None and key.master_version == 2
+            wrappings[buyer_id].append(key.wrapped)
+        erased_sealed, kept_sealed = sealed_fields(vault, erased), sealed_fields(vault, kept)
+        for buyer_id in erased:
+            assert vault.erase(buyer_id, actor=Principal("buyer", buyer_id))
+        data_keys_left = [
+            ring.unwrap(k.wrapped, version=k.master_version, buyer_id=k.buyer_id)
+            for b in buyers
+            if (k := keys.get(b))
+        ]
+    stopped = private_mongo.stop()  # SIGTERM: WiredTiger closes, as an operator would stop it
+    data_dir = private_mongo.component.data_dir
     keys.close()
 
     keystore_files, database_files = read_files(keystore_dir), read_files(data_dir)
