@@ -25,7 +25,6 @@ import base64
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pymongo import MongoClient
 from vault_support import KEY_V1, KEY_V2, full_profile
 
@@ -36,8 +35,6 @@ from vault_service.keyring import ConfiguredKeyRing, UnwrapFailed
 from vault_service.keystore import SqliteKeyStore
 from vault_service.profile import ProfileIn
 from vault_service.vault import Vault
-
-pytestmark = pytest.mark.stack
 
 BUYERS = 80
 SWEPT_BUYERS = 3
