@@ -26,9 +26,10 @@ erasure destroys keys before it writes the tombstone. So a save written before t
 wiped by it (and its key destroyed with the tombstone's list), and a save written after loaded
 the tombstone, and so chose a key that no erasure has destroyed: one it created, or one the
 store holds that the tombstone does not name (a key it names is destroyed then and there).
-No profile ever ends up sealed under a destroyed key. A key can outlive an erasure only if a
-save stored it and then died before writing; the buyer's next save uses it, the next erasure
-destroys it.
+No profile is left sealed under a destroyed key once the writes settle (meanwhile a read finds
+no key and answers nothing). A key can outlive an erasure only if a save stored it and then
+never wrote its profile (it died, or gave up after lost races); it protects nothing, the
+buyer's next save uses it, the next erasure destroys it.
 """
 
 from __future__ import annotations
