@@ -73,7 +73,7 @@ def place_order(
         raise HTTPException(status.HTTP_409_CONFLICT, detail="sold out") from None
     except KeyReused:
         detail = "this Idempotency-Key was used for a different order request"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=detail) from None
+        raise HTTPException(422, detail=detail) from None
     except TermsUnknown:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -44,6 +44,11 @@ class OrderNotFound(LookupError):
     """No such order for this buyer."""
 
 
+def to_stored_precision(moment: datetime) -> datetime:
+    """Milliseconds, as the database keeps times: the first answer equals every later read."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 @dataclass(frozen=True)
 class BuyRequest:
     tweet_id: str
@@ -84,7 +89,7 @@ class Checkout:
         terms = self.terms.load(merchant_id)
         if terms.state is None:
             raise TermsUnknown
-        now = self.clock()
+        now = to_stored_precision(self.clock())
         decide = holds.hold(
             order_id, request.variant_id, request.quantity, now + timedelta(seconds=self.hold_s)
         )

@@ -1,0 +1,100 @@
+"""Tap Buy against the real broker and database: the server's price and fee, one order per
+Idempotency-Key (taps repeated 2, 5 and 20 times, one after another and at once), one BuyClicked
+on the checkout topic, the buyer's own order and list."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from checkout_support import RAINCOAT_TWEET, buyer, tap
+from fastapi.testclient import TestClient
+
+from buybutton.auth import TokenIssuer
+from buybutton.events import BuyClicked
+from buybutton.kafka.codec import decode
+from buybutton.topics import CHECKOUT
+from checkout_service.config import Settings
+from devstack.testing import read_until
+
+RAINCOAT_M = {"tweet_id": RAINCOAT_TWEET, "variant_id": "raincoat-m", "quantity": 2}
+
+
+def stock_left(mongo_client: Any, settings: Settings) -> int:
+    tweet = mongo_client[settings.database_name].catalogue.find_one({"_id": RAINCOAT_TWEET})
+    [m] = [v for v in tweet["variants"] if v["variant_id"] == "raincoat-m"]
+    return int(m["supplied"] - m["sold"] - sum(h["quantity"] for h in tweet["holds"]))
+
+
+async def clicks_on_topic(settings: Settings, at_least: int) -> list[BuyClicked]:
+    def clicks(records: list[Any]) -> list[BuyClicked]:
+        return [e for e in (decode(r.value, r.headers) for r in records) if isinstance(e, BuyClicked)]
+
+    topic = CHECKOUT.named(settings.topic_prefix)
+    records = await read_until(
+        settings.kafka_bootstrap_servers, topic, lambda rs: len(clicks(rs)) >= at_least
+    )
+    return clicks(records)
+
+
+async def test_a_buy_is_priced_by_the_server_and_shown_to_its_buyer(
+    client: TestClient, issuer: TokenIssuer, checkout_settings: Settings, mongo_client: Any
+) -> None:
+    ada = buyer(issuer)
+    answer = client.post("/v1/orders", json=RAINCOAT_M, headers=tap("ada-first-tap", ada))
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+    assert order["amount"] == {"amount_minor": 9_998, "currency": "USD"}
+    assert order["state"] == "held" and "platform_fee" not in order and "fee_bps" not in order
+    assert client.get(f"/v1/orders/{order['order_id']}", headers=ada).json() == order
+    listed = client.get("/v1/orders", headers=ada).json()
+    assert [o["order_id"] for o in listed["orders"]] == [order["order_id"]]
+    stored = mongo_client[checkout_settings.database_name].orders.find_one({"_id": order["order_id"]})
+    assert stored["platform_fee"] == {"amount_minor": 500, "currency": "USD"}  # 5 % of 99.98
+    assert "ada-first-tap" not in str(stored)  # only a hash of the key is kept
+    [clicked] = await clicks_on_topic(checkout_settings, 1)
+    assert (clicked.order_id, clicked.amount.amount_minor, clicked.quantity) == (order["order_id"], 9_998, 2)
+    assert stock_left(mongo_client, checkout_settings) == 3
+
+
+async def test_the_list_is_newest_first_in_pages(client: TestClient, issuer: TokenIssuer) -> None:
+    ada = buyer(issuer)
+    ids = [
+        client.post("/v1/orders", json={**RAINCOAT_M, "quantity": 1}, headers=tap(f"tap-{n}", ada)).json()[
+            "order_id"
+        ]
+        for n in range(3)
+    ]
+    first = client.get("/v1/orders", params={"limit": 2}, headers=ada).json()
+    second = client.get("/v1/orders", params={"limit": 2, "cursor": first["next_cursor"]}, headers=ada).json()
+    assert [o["order_id"] for o in first["orders"] + second["orders"]] == ids[::-1]
+    assert second["next_cursor"] is None
+    assert client.get("/v1/orders", params={"cursor": "not-a-cursor"}, headers=ada).status_code == 422
+
+
+@pytest.mark.parametrize("taps", [2, 5, 20])
+async def test_a_double_tap_makes_one_order(
+    client: TestClient, issuer: TokenIssuer, checkout_settings: Settings, mongo_client: Any, taps: int
+) -> None:
+    ada = buyer(issuer)
+    sequential = [
+        client.post("/v1/orders", json=RAINCOAT_M, headers=tap("seq-key", ada)) for _ in range(taps)
+    ]
+    with ThreadPoolExecutor(max_workers=taps) as pool:
+        concurrent = list(
+            pool.map(
+                lambda _: client.post("/v1/orders", json=RAINCOAT_M, headers=tap("con-key", ada)), range(taps)
+            )
+        )
+    for answers in (sequential, concurrent):
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200] * (taps - 1) + [201], codes
+        assert len({a.json()["order_id"] for a in answers}) == 1
+    orders = mongo_client[checkout_settings.database_name].orders.count_documents({})
+    clicks = await clicks_on_topic(checkout_settings, 2)
+    print(f"taps per key {taps} x 2 keys (sequential, concurrent): orders {orders}, BuyClicked {len(clicks)}")
+    assert orders == 2 and len({c.order_id for c in clicks}) == 2 and len(clicks) == 2
+    assert stock_left(mongo_client, checkout_settings) == 1
+    reused = client.post("/v1/orders", json={**RAINCOAT_M, "quantity": 1}, headers=tap("seq-key", ada))
+    assert reused.status_code == 422
