@@ -5,7 +5,7 @@ that put the events on this test's own topics."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from buybutton.auth import TokenIssuer
 from buybutton.events import (
@@ -16,8 +16,10 @@ from buybutton.events import (
     RolloutChanged,
     TweetWithProductPosted,
 )
+from buybutton.kafka.codec import decode
 from buybutton.kafka.producer import EventPublisher
 from buybutton.money import Money
+from devstack.testing import read_until
 
 AUD = "checkout-service"
 PUDDLE = "merchant-puddle-and-co"
@@ -26,6 +28,7 @@ RAINCOAT_TWEET = "tweet-puddle-raincoat"
 GALOSH_TWEET = "tweet-galosh-boots"
 RULE = "buy-button"
 PRICE = Money(amount_minor=4_999, currency="USD")
+EventT = TypeVar("EventT", bound=Event)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -139,3 +142,21 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+def stock_left(db: Any, tweet_id: str = RAINCOAT_TWEET, variant_id: str = "raincoat-m") -> int:
+    """Supplied - sold - held, as stored in checkout's catalogue."""
+    tweet = db.catalogue.find_one({"_id": tweet_id})
+    [found] = [v for v in tweet["variants"] if v["variant_id"] == variant_id]
+    return int(found["supplied"] - found["sold"] - sum(h["quantity"] for h in tweet["holds"]))
+
+
+async def events_on_topic(
+    bootstrap: str, topic: str, kind: type[EventT], *, at_least: int = 1
+) -> list[EventT]:
+    """The events of ``kind`` on ``topic``, read until there are ``at_least``."""
+
+    def of_kind(records: list[Any]) -> list[EventT]:
+        return [e for e in (decode(r.value, r.headers) for r in records) if isinstance(e, kind)]
+
+    return of_kind(await read_until(bootstrap, topic, lambda records: len(of_kind(records)) >= at_least))

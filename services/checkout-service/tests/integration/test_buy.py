@@ -8,34 +8,20 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from checkout_support import RAINCOAT_TWEET, buyer, tap
+from checkout_support import RAINCOAT_TWEET, buyer, events_on_topic, stock_left, tap
 from fastapi.testclient import TestClient
 
 from buybutton.auth import TokenIssuer
-from buybutton.events import BuyClicked
-from buybutton.kafka.codec import decode
+from buybutton.events import BuyClicked, OrderCancelled
 from buybutton.topics import CHECKOUT
 from checkout_service.config import Settings
-from devstack.testing import read_until
 
 RAINCOAT_M = {"tweet_id": RAINCOAT_TWEET, "variant_id": "raincoat-m", "quantity": 2}
 
 
-def stock_left(mongo_client: Any, settings: Settings) -> int:
-    tweet = mongo_client[settings.database_name].catalogue.find_one({"_id": RAINCOAT_TWEET})
-    [m] = [v for v in tweet["variants"] if v["variant_id"] == "raincoat-m"]
-    return int(m["supplied"] - m["sold"] - sum(h["quantity"] for h in tweet["holds"]))
-
-
-async def clicks_on_topic(settings: Settings, at_least: int) -> list[BuyClicked]:
-    def clicks(records: list[Any]) -> list[BuyClicked]:
-        return [e for e in (decode(r.value, r.headers) for r in records) if isinstance(e, BuyClicked)]
-
+async def clicks(settings: Settings, at_least: int) -> list[BuyClicked]:
     topic = CHECKOUT.named(settings.topic_prefix)
-    records = await read_until(
-        settings.kafka_bootstrap_servers, topic, lambda rs: len(clicks(rs)) >= at_least
-    )
-    return clicks(records)
+    return await events_on_topic(settings.kafka_bootstrap_servers, topic, BuyClicked, at_least=at_least)
 
 
 async def test_a_buy_is_priced_by_the_server_and_shown_to_its_buyer(
@@ -53,9 +39,9 @@ async def test_a_buy_is_priced_by_the_server_and_shown_to_its_buyer(
     stored = mongo_client[checkout_settings.database_name].orders.find_one({"_id": order["order_id"]})
     assert stored["platform_fee"] == {"amount_minor": 500, "currency": "USD"}  # 5 % of 99.98
     assert "ada-first-tap" not in str(stored)  # only a hash of the key is kept
-    [clicked] = await clicks_on_topic(checkout_settings, 1)
+    [clicked] = await clicks(checkout_settings, 1)
     assert (clicked.order_id, clicked.amount.amount_minor, clicked.quantity) == (order["order_id"], 9_998, 2)
-    assert stock_left(mongo_client, checkout_settings) == 3
+    assert stock_left(mongo_client[checkout_settings.database_name]) == 3
 
 
 async def test_the_list_is_newest_first_in_pages(client: TestClient, issuer: TokenIssuer) -> None:
@@ -92,9 +78,31 @@ async def test_a_double_tap_makes_one_order(
         assert codes == [200] * (taps - 1) + [201], codes
         assert len({a.json()["order_id"] for a in answers}) == 1
     orders = mongo_client[checkout_settings.database_name].orders.count_documents({})
-    clicks = await clicks_on_topic(checkout_settings, 2)
-    print(f"taps per key {taps} x 2 keys (sequential, concurrent): orders {orders}, BuyClicked {len(clicks)}")
-    assert orders == 2 and len({c.order_id for c in clicks}) == 2 and len(clicks) == 2
-    assert stock_left(mongo_client, checkout_settings) == 1
+    clicked = await clicks(checkout_settings, 2)
+    print(
+        f"taps per key {taps} x 2 keys (sequential, concurrent): orders {orders}, BuyClicked {len(clicked)}"
+    )
+    assert orders == 2 and len({c.order_id for c in clicked}) == 2 and len(clicked) == 2
+    assert stock_left(mongo_client[checkout_settings.database_name]) == 1
     reused = client.post("/v1/orders", json={**RAINCOAT_M, "quantity": 1}, headers=tap("seq-key", ada))
     assert reused.status_code == 422
+
+
+async def test_a_buyer_cancel_puts_the_stock_back(
+    client: TestClient, issuer: TokenIssuer, checkout_settings: Settings, mongo_client: Any
+) -> None:
+    ada, bo = buyer(issuer, "buyer-ada"), buyer(issuer, "buyer-bo")
+    all_five = {**RAINCOAT_M, "quantity": 5}
+    order_id = client.post("/v1/orders", json=all_five, headers=tap("ada-tap", ada)).json()["order_id"]
+    assert client.post("/v1/orders", json=all_five, headers=tap("bo-tap", bo)).status_code == 409
+    for _ in range(2):
+        cancelled = client.post(f"/v1/orders/{order_id}/cancel", headers=ada)
+        assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    assert stock_left(mongo_client[checkout_settings.database_name]) == 5
+    assert client.post("/v1/orders", json=all_five, headers=tap("bo-again", bo)).status_code == 201
+    [event] = await events_on_topic(
+        checkout_settings.kafka_bootstrap_servers,
+        CHECKOUT.named(checkout_settings.topic_prefix),
+        OrderCancelled,
+    )
+    assert (event.order_id, event.reason, event.released_quantity) == (order_id, "buyer_cancelled", 5)
