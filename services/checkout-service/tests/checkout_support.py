@@ -4,6 +4,7 @@ that put the events on this test's own topics."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -160,3 +161,14 @@ async def events_on_topic(
         return [e for e in (decode(r.value, r.headers) for r in records) if isinstance(e, kind)]
 
     return of_kind(await read_until(bootstrap, topic, lambda records: len(of_kind(records)) >= at_least))
+
+
+def wait_for_view(client: Any, database: str, timeout_s: float = 60) -> None:
+    db = client[database]
+    deadline = time.monotonic() + timeout_s
+    while not (
+        db.catalogue.count_documents({"_id": {"$in": [RAINCOAT_TWEET, GALOSH_TWEET]}}) == 2
+        and db.merchant_terms.count_documents({}) == 2
+    ):
+        assert time.monotonic() < deadline, "checkout's view did not catch up with the shop's events"
+        time.sleep(0.1)

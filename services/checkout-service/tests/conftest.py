@@ -5,14 +5,12 @@ the raincoat."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from checkout_support import GALOSH, GALOSH_TWEET, RAINCOAT_TWEET, posted, publish, rules, terms
+from checkout_support import GALOSH, GALOSH_TWEET, posted, publish, rules, terms, wait_for_view
 from fastapi.testclient import TestClient
-from pymongo import MongoClient
 
 from checkout_service.app import create_app
 from checkout_service.config import Settings
@@ -42,17 +40,6 @@ async def shop_events(checkout_settings: Settings) -> None:
         terms(),
         terms(GALOSH),
     )
-
-
-def wait_for_view(client: MongoClient[dict[str, Any]], database: str, timeout_s: float = 60) -> None:
-    db = client[database]
-    deadline = time.monotonic() + timeout_s
-    while not (
-        db.catalogue.count_documents({"_id": {"$in": [RAINCOAT_TWEET, GALOSH_TWEET]}}) == 2
-        and db.merchant_terms.count_documents({}) == 2
-    ):
-        assert time.monotonic() < deadline, "checkout's view did not catch up with the shop's events"
-        time.sleep(0.1)
 
 
 @pytest.fixture
