@@ -72,7 +72,8 @@ async def test_fifty_buyers_race_two_instances_for_the_last_five(
         at_least=LAST_UNITS,
     )
     print(
-        f"{BUYERS} buyers, 2 instances, {LAST_UNITS} units: answers {dict(by_status)}, per instance {sorted(by_instance.values())}, "
+        f"{BUYERS} buyers, 2 instances, {LAST_UNITS} units: answers {dict(by_status)}, "
+        f"answers per instance {sorted(by_instance.values())}, "
         f"sold-out answers {len(sold_out)}, orders held {orders}, BuyClicked {len(clicked)}, "
         f"stock at the end {stock_left(db)}, lowest stock seen {lowest_stock}"
     )
