@@ -22,7 +22,7 @@ CARD_DIGITS = "4242424242424242"
 
 def nothing_held(mongo_client: Any, settings: Settings) -> bool:
     db = mongo_client[settings.database_name]
-    return (
+    return bool(
         db.orders.count_documents({}) == 0
         and db.catalogue.count_documents({"holds.0": {"$exists": True}}) == 0
     )
@@ -147,9 +147,8 @@ def test_callers_without_a_buyer_token_are_refused(client: TestClient, issuer: T
     for method, path, body in requests:
 
         def call(headers: dict[str, str], method: str = method, path: str = path, body: Any = body) -> int:
-            return client.request(
-                method, path, json=body, headers={**headers, "Idempotency-Key": "k1"}
-            ).status_code
+            answer = client.request(method, path, json=body, headers={**headers, "Idempotency-Key": "k1"})
+            return int(answer.status_code)
 
         assert call({}) == 401
         assert call(bearer(forged)) == 401

@@ -56,7 +56,8 @@ async def test_fifty_buyers_race_two_instances_for_the_last_five(
 
             async def tap_buy(n: int) -> httpx.Response:
                 headers = tap(f"race-tap-{n}", buyer(issuer, f"buyer-racer-{n:02d}"))
-                return await turns.next().post("/v1/orders", json=body, headers=headers)
+                answer: httpx.Response = await turns.next().post("/v1/orders", json=body, headers=headers)
+                return answer
 
             answers = await asyncio.gather(*(tap_buy(n) for n in range(BUYERS)))
             racing = False

@@ -47,19 +47,19 @@ def clock() -> Clock:
 @pytest.fixture
 def checkout(clock: Clock) -> Checkout:
     shop = Checkout(InMemoryAggregateStore(), InMemoryAggregateStore(), InMemoryAggregateStore(), 600, clock)
-    feed(shop.catalogue, catalogue.apply_posted, posted(stock_m=5))  # type: ignore[arg-type]
-    feed(shop.catalogue, catalogue.apply_posted, posted(GALOSH_TWEET, GALOSH))  # type: ignore[arg-type]
-    feed(shop.terms, merchants.apply_profile, terms(fee_bps=500))  # type: ignore[arg-type]
-    feed(shop.terms, merchants.apply_profile, terms(GALOSH))  # type: ignore[arg-type]
+    feed(shop.catalogue, catalogue.apply_posted, posted(stock_m=5))
+    feed(shop.catalogue, catalogue.apply_posted, posted(GALOSH_TWEET, GALOSH))
+    feed(shop.terms, merchants.apply_profile, terms(fee_bps=500))
+    feed(shop.terms, merchants.apply_profile, terms(GALOSH))
     return shop
 
 
 def stock(shop: Checkout) -> int:
-    return available(shop.catalogue.load(RAINCOAT_TWEET).state or {}, "raincoat-m")
+    return int(available(shop.catalogue.load(RAINCOAT_TWEET).state or {}, "raincoat-m"))
 
 
 def published(shop: Checkout, kind: type[Event]) -> list[Event]:
-    return [e for e in shop.orders.published if isinstance(e, kind)]  # type: ignore[attr-defined]
+    return [e for e in shop.orders.published if isinstance(e, kind)]
 
 
 def buy(
@@ -70,19 +70,19 @@ def buy(
 
 def test_restocks_add_once_and_older_events_are_ignored(checkout: Checkout) -> None:
     again = restocked(3, sequence=2)
-    feed(checkout.catalogue, catalogue.apply_restocked, again)  # type: ignore[arg-type]
-    feed(checkout.catalogue, catalogue.apply_restocked, again)  # type: ignore[arg-type]  # redelivered
-    feed(checkout.catalogue, catalogue.apply_restocked, restocked(100, sequence=2))  # type: ignore[arg-type]
-    feed(checkout.catalogue, catalogue.apply_price_changed, price_changed(5_999, sequence=3))  # type: ignore[arg-type]
-    feed(checkout.catalogue, catalogue.apply_price_changed, price_changed(1, sequence=1))  # type: ignore[arg-type]
+    feed(checkout.catalogue, catalogue.apply_restocked, again)
+    feed(checkout.catalogue, catalogue.apply_restocked, again)  # redelivered
+    feed(checkout.catalogue, catalogue.apply_restocked, restocked(100, sequence=2))
+    feed(checkout.catalogue, catalogue.apply_price_changed, price_changed(5_999, sequence=3))
+    feed(checkout.catalogue, catalogue.apply_price_changed, price_changed(1, sequence=1))
     assert stock(checkout) == 8
-    assert checkout.catalogue.load(RAINCOAT_TWEET).state["price"]["amount_minor"] == 5_999  # type: ignore[index]
+    assert checkout.catalogue.load(RAINCOAT_TWEET).state["price"]["amount_minor"] == 5_999
 
 
 def test_the_newest_merchant_terms_win(checkout: Checkout) -> None:
-    feed(checkout.terms, merchants.apply_profile, terms(fee_bps=700, sequence=3))  # type: ignore[arg-type]
-    feed(checkout.terms, merchants.apply_profile, terms(fee_bps=100, sequence=2))  # type: ignore[arg-type]
-    assert checkout.terms.load(PUDDLE).state["fee_bps"] == 700  # type: ignore[index]
+    feed(checkout.terms, merchants.apply_profile, terms(fee_bps=700, sequence=3))
+    feed(checkout.terms, merchants.apply_profile, terms(fee_bps=100, sequence=2))
+    assert checkout.terms.load(PUDDLE).state["fee_bps"] == 700
 
 
 def test_the_server_decides_amount_fee_and_merchant(checkout: Checkout) -> None:
@@ -98,7 +98,7 @@ def test_the_server_decides_amount_fee_and_merchant(checkout: Checkout) -> None:
     )
     assert stock(checkout) == 2
     [clicked] = published(checkout, BuyClicked)
-    assert clicked.amount.amount_minor == 14_997  # type: ignore[attr-defined]
+    assert clicked.amount.amount_minor == 14_997
 
 
 def test_the_same_key_names_one_order(checkout: Checkout) -> None:
@@ -130,7 +130,7 @@ def test_a_buyer_the_gate_hides_the_button_from_holds_nothing(
         checkout.buy(ADA, BuyRequest(GALOSH_TWEET, "raincoat-m", 1, "tap"), GATE)
     with pytest.raises(NotShown):  # no rules known: fail closed
         checkout.buy(ADA, BuyRequest(RAINCOAT_TWEET, "raincoat-m", 1, "tap"), None)
-    assert stock(checkout) == 5 and not checkout.orders.published  # type: ignore[attr-defined]
+    assert stock(checkout) == 5 and not checkout.orders.published
 
 
 def test_unknown_tweet_or_variant(checkout: Checkout) -> None:
@@ -146,7 +146,7 @@ def test_a_cancel_puts_stock_back_once(checkout: Checkout) -> None:
         assert checkout.cancel_by_buyer(ADA, placed.order_id)["state"] == "cancelled"
     assert stock(checkout) == 5
     [cancelled] = published(checkout, OrderCancelled)
-    assert (cancelled.reason, cancelled.released_quantity) == ("buyer_cancelled", 2)  # type: ignore[attr-defined]
+    assert (cancelled.reason, cancelled.released_quantity) == ("buyer_cancelled", 2)
     with pytest.raises(OrderNotFound):
         checkout.cancel_by_buyer(Principal("buyer", "buyer-bo", country="US"), placed.order_id)
 
@@ -160,7 +160,7 @@ def test_an_expired_hold_is_cancelled_and_released_only_after_expiry(
     assert checkout.end_order(placed.order_id, "hold_expired", expired_before=clock())["state"] == "cancelled"
     assert stock(checkout) == 5
     [cancelled] = published(checkout, OrderCancelled)
-    assert cancelled.reason == "hold_expired"  # type: ignore[attr-defined]
+    assert cancelled.reason == "hold_expired"
 
 
 def test_a_paid_order_cannot_be_cancelled(checkout: Checkout) -> None:

@@ -33,7 +33,7 @@ def test_final_states_have_no_way_out_and_every_state_is_in_the_table() -> None:
 def test_the_happy_path_is_allowed() -> None:
     state = "held"
     for target in ("confirming", "requires_action", "paid", "forwarded", "shipped", "fulfilled", "refunded"):
-        state = move(state, target)  # type: ignore[arg-type]
+        state = move(state, target)
     assert state == "refunded"
 
 
@@ -43,14 +43,14 @@ def test_the_happy_path_is_allowed() -> None:
 )
 def test_backwards_or_skipping_moves_are_refused(current: str, target: str) -> None:
     with pytest.raises(IllegalTransition):
-        move(current, target)  # type: ignore[arg-type]
+        move(current, target)
 
 
 @given(st.lists(st.sampled_from([*sorted(EVENT_TARGETS), "SomethingUnknown"]), max_size=30))
 def test_no_sequence_of_events_moves_an_order_backwards(events: list[str]) -> None:
     state = "held"
     for event_type in events:
-        following = after_event(state, event_type)  # type: ignore[arg-type]
+        following = after_event(state, event_type)
         assert STAGE[following] >= STAGE[state]
         assert following == state or following in TRANSITIONS[state]
         state = following
@@ -60,5 +60,5 @@ def test_no_sequence_of_events_moves_an_order_backwards(events: list[str]) -> No
 def test_a_cancelled_or_failed_order_stays_ended(events: list[str]) -> None:
     state = "held"
     for event_type in events:
-        state = after_event(state, event_type)  # type: ignore[arg-type]
+        state = after_event(state, event_type)
     assert state in {"cancelled", "failed"}
