@@ -1,7 +1,8 @@
 """50 buyers race two checkout-service processes (one database, one topic prefix) for the last
 5 raincoats: exactly 5 orders are held, the other 45 get a clear sold-out 409, and the stock
 sampled during the race never goes below zero. Correctness rests on the catalogue aggregate's
-conditional writes alone, whichever instance answers."""
+conditional writes alone, whichever instance answers. And 20 concurrent taps of one
+Idempotency-Key spread over both instances make one order and one BuyClicked."""
 
 from __future__ import annotations
 
@@ -83,3 +84,30 @@ async def test_fifty_buyers_race_two_instances_for_the_last_five(
     assert len(sold_out) == BUYERS - LAST_UNITS and orders == LAST_UNITS
     assert len({c.order_id for c in clicked}) == LAST_UNITS
     assert stock_left(db) == 0 and lowest_stock >= 0
+
+
+async def test_a_double_tap_across_two_instances_makes_one_order(
+    checkout_settings: Settings, shop_events: None, issuer: TokenIssuer, mongo_client: Any
+) -> None:
+    db, taps = mongo_client[checkout_settings.database_name], 20
+    body = {"tweet_id": RAINCOAT_TWEET, "variant_id": "raincoat-m", "quantity": 2}
+    headers = tap("ada-impatient-thumb", buyer(issuer, "buyer-ada"))
+    with running_instances(["checkout-service"], instance_env(checkout_settings)) as started:
+        await asyncio.to_thread(wait_for_view, mongo_client, checkout_settings.database_name)
+        async with AsyncExitStack() as stack:
+            turns = await turns_of(started["checkout-service"], stack)
+            answers = await asyncio.gather(
+                *(turns.next().post("/v1/orders", json=body, headers=headers) for _ in range(taps))
+            )
+    by_status = Counter(a.status_code for a in answers)
+    clicked = await events_on_topic(
+        checkout_settings.kafka_bootstrap_servers, CHECKOUT.named(checkout_settings.topic_prefix), BuyClicked
+    )
+    orders = db.orders.count_documents({})
+    print(
+        f"{taps} concurrent taps of one key over 2 instances: answers {dict(by_status)}, orders {orders}, "
+        f"BuyClicked {len(clicked)}, stock left {stock_left(db)}"
+    )
+    assert by_status == {201: 1, 200: taps - 1}
+    assert len({a.json()["order_id"] for a in answers}) == 1
+    assert orders == 1 and len(clicked) == 1 and stock_left(db) == 3
