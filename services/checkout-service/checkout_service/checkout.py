@@ -64,6 +64,14 @@ class Placed:
     created: bool
 
 
+@dataclass(frozen=True)
+class Ended:
+    """The order after an attempt to end it; ``cancelled_now``: this call cancelled it."""
+
+    order: Mapping[str, Any]
+    cancelled_now: bool
+
+
 @dataclass
 class Checkout:
     catalogue: AggregateStore
@@ -132,18 +140,18 @@ class Checkout:
 
     def cancel_by_buyer(self, buyer: Principal, order_id: str) -> Mapping[str, Any]:
         self.order_of(buyer, order_id)
-        return self.end_order(order_id, "buyer_cancelled")
+        return self.end_order(order_id, "buyer_cancelled").order
 
     def end_order(
         self, order_id: str, reason: CancelReason, *, expired_before: datetime | None = None
-    ) -> Mapping[str, Any]:
+    ) -> Ended:
         """Cancel the order (when it may be) and release its hold if it is cancelled."""
         outcome = self.orders.apply(order_id, orders.cancel(reason, expired_before=expired_before))
         order = outcome.aggregate.state
         assert order is not None
         if order["state"] == "cancelled":
             self.release(str(order["tweet_id"]), order_id)
-        return order
+        return Ended(order, cancelled_now=outcome.committed)
 
     def release(self, tweet_id: str, order_id: str) -> bool:
         outcome = self.catalogue.apply(tweet_id, holds.release(order_id), cause=holds.release_cause(order_id))

@@ -4,9 +4,10 @@ step is a unit of work that changes nothing when another instance took it first.
 Each round: (1) every ``held`` order past its hold_expires_at is cancelled (OrderCancelled,
 reason hold_expired, with its released_quantity) and its hold released on the catalogue
 (cause ``release:<order_id>``); (2) every hold past its expiry by ``orphan_grace_s`` whose order
-is not held is released: an orphan (the instance that held it died before creating the order),
-or the hold of an order whose cancel was cut short before its release. The grace keeps a hold
-whose order is still being written from being taken for an orphan.
+is missing or ended unpaid is released: an orphan (the instance that held it died before
+creating the order), or the hold of an order whose cancel was cut short before its release. An
+order on its way to payment keeps its hold. The grace keeps a hold whose order is still being
+written from being taken for an orphan.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from checkout_service.holds import expired_holds
 
 log = structlog.get_logger(__name__)
 BATCH = 200
+# an order being paid keeps its hold past expiry: payment turns it into a sale or ends the order
+ENDED_UNPAID = frozenset({"cancelled", "failed"})
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,9 @@ class Sweeper:
     def sweep_once(self) -> Swept:
         now = self.checkout.clock()
         expired = 0
-        for order in self.orders.find({"state": "held", "hold_expires_at": {"$lt": now}}, {"_id": 1}).limit(
-            BATCH
-        ):
-            if (
-                self.checkout.end_order(order["_id"], "hold_expired", expired_before=now)["state"]
-                == "cancelled"
-            ):
-                expired += 1
+        overdue = self.orders.find({"state": "held", "hold_expires_at": {"$lt": now}}, {"_id": 1})
+        for order in overdue.limit(BATCH):
+            expired += self.checkout.end_order(order["_id"], "hold_expired", expired_before=now).cancelled_now
         return Swept(expired, self._release_orphans(now - timedelta(seconds=self.orphan_grace_s)))
 
     def _release_orphans(self, before: datetime) -> int:
@@ -59,10 +57,10 @@ class Sweeper:
         for tweet in self.catalogue.find({"holds.expires_at": {"$lt": before}}, {"holds": 1}).limit(BATCH):
             for hold in expired_holds(tweet, before):
                 order = self.checkout.orders.load(hold["order_id"]).state
-                if order is not None and order["state"] == "held":
+                if order is not None and order["state"] == "held":  # its order's own expiry, as in (1)
                     self.checkout.end_order(hold["order_id"], "hold_expired", expired_before=before)
-                elif self.checkout.release(tweet["_id"], hold["order_id"]):
-                    released += 1
+                elif order is None or order["state"] in ENDED_UNPAID:
+                    released += self.checkout.release(tweet["_id"], hold["order_id"])
         return released
 
     async def run(self, stop: asyncio.Event, interval_s: float) -> None:

@@ -155,9 +155,14 @@ def test_an_expired_hold_is_cancelled_and_released_only_after_expiry(
     checkout: Checkout, clock: Clock
 ) -> None:
     placed = buy(checkout, "tap")
-    assert checkout.end_order(placed.order_id, "hold_expired", expired_before=clock())["state"] == "held"
+    assert (
+        checkout.end_order(placed.order_id, "hold_expired", expired_before=clock()).order["state"] == "held"
+    )
     clock.advance(601)
-    assert checkout.end_order(placed.order_id, "hold_expired", expired_before=clock())["state"] == "cancelled"
+    assert (
+        checkout.end_order(placed.order_id, "hold_expired", expired_before=clock()).order["state"]
+        == "cancelled"
+    )
     assert stock(checkout) == 5
     [cancelled] = published(checkout, OrderCancelled)
     assert cancelled.reason == "hold_expired"
