@@ -1,6 +1,8 @@
 """Tap Buy against the real broker and database: the server's price and fee, one order per
-Idempotency-Key (taps repeated 2, 5 and 20 times, one after another and at once), one BuyClicked
-on the checkout topic, the buyer's own order and list."""
+Idempotency-Key (taps repeated 2, 5 and 20 times, one after another and at once), one
+BuyClicked on the checkout topic, the buyer's own order and list, buyer cancel, and the view
+following restocks and price changes from the tweets topic (a redelivery counted once, an
+older event ignored)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,23 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from checkout_support import RAINCOAT_TWEET, buyer, events_on_topic, stock_left, tap
+from checkout_support import (
+    RAINCOAT_TWEET,
+    buyer,
+    events_on_topic,
+    price_changed,
+    publish,
+    restocked,
+    stock_left,
+    tap,
+)
 from fastapi.testclient import TestClient
 
 from buybutton.auth import TokenIssuer
 from buybutton.events import BuyClicked, OrderCancelled
 from buybutton.topics import CHECKOUT
 from checkout_service.config import Settings
+from devstack.testing import wait_for
 
 RAINCOAT_M = {"tweet_id": RAINCOAT_TWEET, "variant_id": "raincoat-m", "quantity": 2}
 
@@ -106,3 +118,27 @@ async def test_a_buyer_cancel_puts_the_stock_back(
         OrderCancelled,
     )
     assert (event.order_id, event.reason, event.released_quantity) == (order_id, "buyer_cancelled", 5)
+
+
+async def test_restocks_and_price_changes_reach_the_buy(
+    client: TestClient, issuer: TokenIssuer, checkout_settings: Settings, mongo_client: Any
+) -> None:
+    db = mongo_client[checkout_settings.database_name]
+    restock = restocked(3, sequence=2)
+    await publish(
+        checkout_settings.kafka_bootstrap_servers,
+        checkout_settings.topic_prefix,
+        restock,
+        restock,  # redelivered: counted once
+        price_changed(5_999, sequence=3),
+        price_changed(1, sequence=1),  # older than what checkout has: ignored
+    )
+    await wait_for(
+        lambda: db.catalogue.find_one({"_id": RAINCOAT_TWEET})["source_sequence"] == 3,
+        what="checkout's catalogue applies the restock and the price change",
+    )
+    assert stock_left(db) == 8
+    answer = client.post(
+        "/v1/orders", json={**RAINCOAT_M, "quantity": 1}, headers=tap("after-restock", buyer(issuer))
+    )
+    assert answer.status_code == 201 and answer.json()["amount"]["amount_minor"] == 5_999
