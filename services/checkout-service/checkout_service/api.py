@@ -40,7 +40,7 @@ class BuyInput(StrictInput):
 
     tweet_id: Identifier
     variant_id: Identifier
-    quantity: int = Field(default=1, ge=1, le=10)
+    quantity: int = Field(default=1, ge=1, le=10, strict=True)
 
 
 def _checkout(request: Request) -> Checkout:
