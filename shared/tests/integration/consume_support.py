@@ -48,6 +48,7 @@ def click_loop(
     consumer: str = "merchant-relay",
     retry: RetryPolicy = FAST_RETRY,
     batch_size: int = 100,
+    lanes: int = 1,
 ) -> ConsumeLoop:
     """A loop routing BuyClicked to ``handler`` in group ``group``, named in the registry as
     ``consumer`` (a consumer of checkout.orders.v1), so its DLQ and retry topics exist."""
@@ -60,6 +61,7 @@ def click_loop(
         retry=retry,
         batch_size=batch_size,
         session_timeout_ms=6000,
+        lanes=lanes,
     )
 
 
@@ -111,6 +113,21 @@ def out_of_order(handled: list[str], where: dict[str, Position]) -> list[str]:
             problems.append(f"{event_id} at {partition}/{offset} after offset {last[partition]}")
         seen.add(event_id)
         last[partition] = max(last[partition], offset)
+    return problems
+
+
+def out_of_key_order(handled: Iterable[str], produced: Iterable[BuyClicked]) -> list[str]:
+    """Each order whose records were first handled in another order than produced."""
+    first_handled = list(dict.fromkeys(handled))
+    problems = []
+    by_order: dict[str, list[str]] = defaultdict(list)
+    for event in produced:
+        by_order[event.order_id].append(event.event_id)
+    for order, event_ids in by_order.items():
+        expected = set(event_ids)
+        seen = [event_id for event_id in first_handled if event_id in expected]
+        if seen != event_ids[: len(seen)]:
+            problems.append(f"{order}: {seen}")
     return problems
 
 
