@@ -9,6 +9,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -82,10 +83,14 @@ async def test_a_consumer_with_lanes_killed_mid_way_never_committed_past_an_unha
     samples = 0
     beyond: list[str] = []
 
-    async def sample_commits(process: subprocess.Popen[str]) -> None:
-        """While ``process`` runs: every record below a committed offset was handled before."""
+    async def sample_commits(process: subprocess.Popen[str], *, timeout_s: float = 60) -> None:
+        """While ``process`` runs: every record below a committed offset was handled before.
+        A process still running after ``timeout_s`` is killed."""
         nonlocal samples
+        deadline = time.monotonic() + timeout_s
         while True:
+            if time.monotonic() > deadline:
+                process.kill()
             done = process.poll() is not None
             committed, _ = await committed_and_end(kafka_bootstrap, group, topic)
             handled = set(seen_file.read_text().split())
@@ -104,7 +109,6 @@ async def test_a_consumer_with_lanes_killed_mid_way_never_committed_past_an_unha
     committed_at_kill, _ = await committed_and_end(kafka_bootstrap, group, topic)
     restarted = start_consumer(*args, "--lanes", "8", "--until", str(len(events)))
     await sample_commits(restarted)
-    assert restarted.returncode == 0
     seen = seen_file.read_text().split()
     repeated = len(seen) - len(set(seen))
     disorder = out_of_key_order(seen, events)
@@ -115,6 +119,7 @@ async def test_a_consumer_with_lanes_killed_mid_way_never_committed_past_an_unha
         f"handled, {repeated} twice; out of order {len(disorder)}"
     )
     assert beyond == []
+    assert restarted.returncode == 0, "the restart handled every record"
     assert len(before_restart) == 60 and sum(max(c, 0) for c in committed_at_kill.values()) < len(events)
     assert set(seen) == {e.event_id for e in events}, "every record handled at least once"
     assert disorder == [], "each order's records first handled in the order produced"
