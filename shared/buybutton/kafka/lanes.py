@@ -2,7 +2,8 @@
 ``lanes`` above 1).
 
 ``Lanes`` takes the records the loop fetches and queues them by key (a record without a key
-queues behind its partition); at most ``width`` keys are worked on at once, each by one lane
+queues behind its partition; a record fetched again after a position reset is not queued
+twice); at most ``width`` keys are worked on at once, each by one lane
 that settles the key's records one after another (``RecordHandling.settle``: dead letters,
 bounded domain retries, transient retries without limit), so a key in a transient outage holds
 its own lane only and the other keys go on. Each partition keeps a ``Watermark``: the loop
@@ -10,8 +11,9 @@ commits only the offset below which every record is settled. A partition whose u
 span reaches ``span_limit`` records is paused (its other keys wait too) until it shrinks to
 half; the loop also stops fetching while ``batch_size`` records are queued unsettled.
 
-``LaneHandOver`` is the rebalance listener: on revocation no lane starts another record, the
-records in flight get at most the grace to settle (then they are cancelled, uncommitted), the
+``LaneHandOver`` is the rebalance listener: on revocation no lane starts another record, a lane
+waiting to retry is woken and abandons its record, the records in flight get at most the grace
+to settle (then they are cancelled, uncommitted), the
 watermarks are committed and every queued record is dropped, so no record of a revoked
 partition is handled here after the hand-over; the next owner reads from those commits.
 """
@@ -54,7 +56,8 @@ class Lanes:
         self.width = width
         self.span_limit = span_limit
         self.stopping = stopping
-        self.revoking = asyncio.Event()
+        # the event RecordHandling also watches, so that a lane waiting to retry wakes at a hand-over
+        self.revoking = records.progress.revoking
         self.changed = asyncio.Event()  # a record settled or a lane ended
         self._reset()
 
@@ -73,7 +76,8 @@ class Lanes:
     def add(self, partition: TopicPartition, records: list[Record]) -> None:
         mark = self.marks.setdefault(partition, Watermark())
         for record in records:
-            mark.fetched(record.offset)
+            if not mark.fetched(record.offset):
+                continue  # fetched again after a position reset: already queued or settled
             key = lane_key(record)
             if key not in self.queues:
                 self.queues[key] = deque()

@@ -33,11 +33,14 @@ class Watermark:
         self._settled: set[int] = set()
         self._next: int | None = None  # one past the last fetched offset
 
-    def fetched(self, offset: int) -> None:
+    def fetched(self, offset: int) -> bool:
+        """Track a fetched record; False (and nothing tracked) for one at or below the last
+        fetched, which is tracked already."""
         if self._next is not None and offset < self._next:
-            raise ValueError(f"offset {offset} fetched after {self._next - 1}: not in order")
+            return False
         self._unsettled_or_later.append(offset)
         self._next = offset + 1
+        return True
 
     def settled(self, offset: int) -> None:
         self._settled.add(offset)

@@ -1,11 +1,10 @@
 """The low watermark a consume loop with lanes commits: for any fetched offsets (with gaps, as
 transaction markers leave) settled in any order, it is the first fetched offset not settled, or
 one past the last fetched when all are; it never passes an unsettled record and never moves
-back."""
+back, and a record fetched again (after a position reset) is not tracked twice."""
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,11 +44,12 @@ def test_with_every_offset_from_zero_fetched_the_watermark_is_the_first_gap(sett
     assert low_watermark(fetched, settled) == first_gap
 
 
-def test_nothing_fetched_has_no_watermark_and_offsets_must_come_in_order() -> None:
+def test_nothing_fetched_has_no_watermark_and_a_record_fetched_again_is_not_tracked_twice() -> None:
     mark = Watermark()
     assert mark.offset is None and low_watermark([], set()) is None
-    mark.fetched(7)
+    assert mark.fetched(5) and mark.fetched(7)
+    mark.settled(5)
+    assert not mark.fetched(5) and not mark.fetched(7), "already tracked"
+    assert mark.offset == 7 and mark.unsettled == 1
     mark.settled(7)
-    assert mark.offset == 8
-    with pytest.raises(ValueError, match="not in order"):
-        mark.fetched(5)
+    assert mark.offset == 8 and mark.unsettled == 0
