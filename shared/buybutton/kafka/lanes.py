@@ -2,20 +2,20 @@
 ``lanes`` above 1).
 
 ``Lanes`` takes the records the loop fetches and queues them by key (a record without a key
-queues behind its partition; a record fetched again after a position reset is not queued
-twice); at most ``width`` keys are worked on at once, each by one lane
-that settles the key's records one after another (``RecordHandling.settle``: dead letters,
-bounded domain retries, transient retries without limit), so a key in a transient outage holds
-its own lane only and the other keys go on. Each partition keeps a ``Watermark``: the loop
-commits only the offset below which every record is settled. A partition whose uncommitted
-span reaches ``span_limit`` records is paused (its other keys wait too) until it shrinks to
-half; the loop also stops fetching while ``batch_size`` records are queued unsettled.
+queues behind its partition; a record fetched again after a position reset is not queued twice);
+at most ``width`` keys are worked on at once, each by one lane that settles the key's records
+one after another (``RecordHandling.settle``: dead letters, bounded domain retries, transient
+retries without limit), so a key in a transient outage holds its own lane only and the other
+keys go on. Each partition keeps a ``Watermark``: the loop commits only the offset below which
+every record is settled. A partition whose uncommitted span reaches ``span_limit`` records is
+paused (its other keys wait too) until it shrinks to half; the loop also stops fetching while
+``batch_size`` records are queued unsettled.
 
 ``LaneHandOver`` is the rebalance listener: on revocation no lane starts another record, a lane
 waiting to retry is woken and abandons its record, the records in flight get at most the grace
-to settle (then they are cancelled, uncommitted), the
-watermarks are committed and every queued record is dropped, so no record of a revoked
-partition is handled here after the hand-over; the next owner reads from those commits.
+to settle (then they are cancelled, uncommitted), the watermarks are committed and every queued
+record is dropped, so no record of a revoked partition is handled here after the hand-over; the
+next owner reads from those commits.
 """
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ async def test_a_member_joining_hands_over_lanes_without_starting_a_revoked_reco
             lanes = loops[member].lanes
             assert lanes is not None
             started_while_revoking += lanes.revoking.is_set()
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.3)  # long enough for B to join before A is through
             handled[member].append(event.event_id)
 
         return forward_order
@@ -197,3 +197,64 @@ async def test_a_member_joining_hands_over_lanes_without_starting_a_revoked_reco
     assert out_of_key_order(handled["A"], events) == [] and out_of_key_order(handled["B"], events) == []
     assert sum(c for c in committed.values() if c > 0) == len(events)
     assert first.stats.dead_lettered == second.stats.dead_lettered == 0
+
+
+async def test_a_hand_over_wakes_a_lane_waiting_out_a_long_backoff(
+    kafka_bootstrap: str, publisher: EventPublisher, unique_name: str
+) -> None:
+    stuck = clicks(3, STUCK)
+    flowing = interleaved(FLOWING, 3)
+    await publisher.publish_all([*stuck, *flowing])
+    failures = 0
+    handled: dict[str, list[str]] = {"A": [], "B": []}
+
+    async def forward_order_while_the_stuck_store_is_away(event: BuyClicked) -> None:
+        nonlocal failures
+        if event.order_id == STUCK:
+            failures += 1
+            raise AutoReconnect("the order store of this order's shard is away")
+        handled["A"].append(event.event_id)
+
+    async def forward_order(event: BuyClicked) -> None:
+        handled["B"].append(event.event_id)
+
+    group = f"{unique_name}-relay"
+    backing_off = RetryPolicy(first_backoff_s=30, max_backoff_s=30)
+    first = click_loop(
+        kafka_bootstrap,
+        publisher,
+        group,
+        forward_order_while_the_stuck_store_is_away,
+        retry=backing_off,
+        lanes=4,
+    )
+    second = click_loop(kafka_bootstrap, publisher, group, forward_order, lanes=4)
+    assert first.lanes is not None
+    revoking = first.lanes.revoking
+    await first.start()
+    runner = asyncio.create_task(first.run())
+    flowing_ids = {e.event_id for e in flowing}
+    await wait_for(lambda: failures == 1 and set(handled["A"]) >= flowing_ids, what="A backing off")
+    began = time.monotonic()
+    async with running(second):
+        await wait_for(
+            lambda: first.hand_over.handed_over == 1 and not revoking.is_set(), what="A's hand-over done"
+        )
+        hand_over_s = time.monotonic() - began
+        abandoned_at_hand_over = first.stats.abandoned
+        await first.stop()  # B takes every partition, the stuck order's included
+        await runner
+        stuck_ids = [e.event_id for e in stuck]
+        await wait_for(lambda: set(handled["B"]) >= set(stuck_ids), timeout_s=60, what="the stuck order")
+        await until_committed_to_end(kafka_bootstrap, group, CHECKOUT.named(publisher.topic_prefix))
+
+    print(
+        f"A failed once, backing off 30 s; B joined, A handed over within {hand_over_s:.2f} s; abandoned "
+        f"then {abandoned_at_hand_over}, cancelled in flight {first.hand_over.abandoned_in_flight}; "
+        f"stuck order handled by A {sum(e in stuck_ids for e in handled['A'])}, by B "
+        f"{sum(e in stuck_ids for e in handled['B'])}"
+    )
+    assert hand_over_s < 8.0, "woken, not waiting out the 30 s backoff or the 10 s grace"
+    assert abandoned_at_hand_over == 1 and first.hand_over.abandoned_in_flight == 0
+    assert not set(handled["A"]) & set(stuck_ids)
+    assert out_of_key_order(handled["B"], stuck) == []
