@@ -26,9 +26,9 @@ same failure rules: a transient outage or a slow handler holds its own key only.
 fetching while keys are held, up to ``batch_size`` records queued unsettled in all, and commits
 per partition the low watermark (watermark.py): the offset below which every record is settled,
 so a crash delivers again everything not settled and some that was (deduplicated). A partition
-whose uncommitted span reaches ``10 * batch_size`` records is paused until it halves; a key stuck
-that long then holds its whole partition, and one with ``batch_size`` records queued holds the
-member. A fetch or commit that fails is tried again from the watermarks (nothing is rewound:
+whose uncommitted span reaches ``10 * batch_size`` records is paused until it halves, so a key
+held that long holds its whole partition, and held keys with ``batch_size`` records queued in all
+hold the member. A fetch or commit that fails is tried again from the watermarks (nothing is rewound:
 every record fetched stays queued until settled). ``problem()`` names the longest outage of any
 lane.
 """
