@@ -20,17 +20,17 @@ Nothing is committed that is not handled or dead-lettered, so a crash, a stop mi
 hand-over in a rebalance (rebalance.py) means redelivery, never loss: handlers deduplicate by
 event_id. ``stop()`` (or the stop event) ends a retry, a backoff or a rewind at once.
 
-With ``lanes`` above 1 (lanes.py) the loop handles records of different keys concurrently, up
-to ``lanes`` keys at once, each key's records still one after another in offset order with the
-same failure rules: a transient outage or a slow handler holds its own key only. It keeps
-fetching while keys are held, up to ``batch_size`` records queued unsettled in all, and commits
-per partition the low watermark (watermark.py): the offset below which every record is settled,
-so a crash delivers again everything not settled and some that was (deduplicated). A partition
-whose uncommitted span reaches ``10 * batch_size`` records is paused until it halves, so a key
-held that long holds its whole partition, and held keys with ``batch_size`` records queued in all
-hold the member. A fetch or commit that fails is tried again from the watermarks (nothing is rewound:
-every record fetched stays queued until settled). ``problem()`` names the longest outage of any
-lane.
+With ``lanes`` above 1 (lanes.py) the loop handles records of different keys concurrently, up to
+``lanes`` keys at once, each key's records still one after another in offset order with the same
+failure rules: a transient outage or a slow handler holds its own key only. It keeps fetching
+while keys are held, up to ``batch_size`` records queued unsettled in all, and commits per
+partition the low watermark (watermark.py): the offset below which every record is settled, so a
+crash delivers again everything not settled and some that was (deduplicated). A partition whose
+uncommitted span reaches ``10 * batch_size`` records is paused until it halves, so a key held
+that long holds its whole partition, and held keys with ``batch_size`` records queued in all
+hold the member. A fetch or commit that fails is tried again from the watermarks (nothing is
+rewound: every record fetched stays queued until settled). ``problem()`` names the longest
+outage of any lane.
 """
 
 from __future__ import annotations
