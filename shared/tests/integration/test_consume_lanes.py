@@ -1,7 +1,9 @@
 """The consume loop with lanes, against the real broker: one order in a 5 s transient outage
-while ten others keep arriving, one order whose handler takes 1 s a record, and a second member
-joining mid-way. The other orders go on meanwhile; every order's records are handled in the
-order produced; nothing is dead-lettered or lost, and everything is committed in the end."""
+while ten others keep arriving, one order whose handler takes 1 s a record, a second member
+joining mid-way (and while a lane waits out a 30 s backoff), and one order holding its
+partition until the uncommitted span pauses it. The other orders go on meanwhile; every order's
+records are handled in the order produced; nothing is dead-lettered or lost, and everything is
+committed in the end."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 import time
 from collections import Counter
 
+from aiokafka.partitioner import DefaultPartitioner
 from consume_support import (
     click_loop,
     clicks,
@@ -258,3 +261,74 @@ async def test_a_hand_over_wakes_a_lane_waiting_out_a_long_backoff(
     assert abandoned_at_hand_over == 1 and first.hand_over.abandoned_in_flight == 0
     assert not set(handled["A"]) & set(stuck_ids)
     assert out_of_key_order(handled["B"], stuck) == []
+
+
+def neighbours_of(key: str, count: int) -> list[str]:
+    """``count`` order ids on the same partition of the orders topic as ``key``."""
+    partitions = list(range(CHECKOUT.partitions))
+    partition_of = DefaultPartitioner()
+    home = partition_of(key.encode(), partitions, partitions)
+    candidates = (f"order-neighbour-{n:03d}" for n in range(1000))
+    return [c for c in candidates if partition_of(c.encode(), partitions, partitions) == home][:count]
+
+
+async def test_a_partition_held_by_one_order_is_paused_once_its_uncommitted_span_is_full(
+    kafka_bootstrap: str, publisher: EventPublisher, unique_name: str
+) -> None:
+    stuck = clicks(3, STUCK)
+    neighbours = interleaved(neighbours_of(STUCK, 6), 10)
+    await publisher.publish_all([*stuck, *neighbours])
+    outage_ends: float | None = None
+    handled: list[tuple[float, str]] = []
+
+    async def forward_order(event: BuyClicked) -> None:
+        nonlocal outage_ends
+        if event.order_id == STUCK:
+            outage_ends = outage_ends or time.monotonic() + 4.0
+            if time.monotonic() < outage_ends:
+                raise AutoReconnect("the order store of this order's shard is away")
+        handled.append((time.monotonic(), event.event_id))
+
+    batch_size = 5  # so at most 5 records queued unsettled, and a span of 50 pauses a partition
+    loop = click_loop(
+        kafka_bootstrap,
+        publisher,
+        f"{unique_name}-relay",
+        forward_order,
+        batch_size=batch_size,
+        lanes=8,
+        retry=RetryPolicy(first_backoff_s=0.05, max_backoff_s=0.5),
+    )
+    assert loop.lanes is not None
+    lanes = loop.lanes
+    paused_seen = max_in_flight = 0
+
+    async def watch() -> None:
+        nonlocal paused_seen, max_in_flight
+        while True:
+            paused_seen += bool(lanes.paused)
+            max_in_flight = max(max_in_flight, lanes.in_flight)
+            await asyncio.sleep(0.05)
+
+    async with running(loop):
+        watching = asyncio.create_task(watch())
+        everything = {e.event_id for e in [*stuck, *neighbours]}
+        await wait_for(lambda: {e for _, e in handled} >= everything, timeout_s=60, what="everything")
+        await until_committed_to_end(kafka_bootstrap, loop.group_id, CHECKOUT.named(publisher.topic_prefix))
+        await wait_for(lambda: not lanes.paused, what="the partition resumed")
+        watching.cancel()
+
+    assert outage_ends is not None
+    during = [e for at, e in handled if at < outage_ends]
+    order = [e for _, e in handled]
+    print(
+        f"one partition: {len(stuck)} records of {STUCK} (4 s outage), {len(neighbours)} of 6 neighbours; "
+        f"neighbours handled during the outage {len(during)}; paused in {paused_seen} samples; "
+        f"most queued unsettled {max_in_flight} (limit {batch_size}); handled {len(set(order))}, repeated "
+        f"{len(order) - len(set(order))}, dead-lettered {loop.stats.dead_lettered}"
+    )
+    assert paused_seen > 0, "the partition was paused while its span was full"
+    assert 40 <= len(during) < len(neighbours), "neighbours went on, up to the span of 50, then held"
+    assert max_in_flight <= batch_size
+    assert out_of_key_order(order, [*stuck, *neighbours]) == [] and len(order) == len(everything)
+    assert loop.stats.dead_lettered == 0
