@@ -48,8 +48,7 @@ def steps_ms(
         tweets = Tweets(client[database])
 
         def read() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-            found = tweets.page(limit=limit)
-            return found, tweets.related_of(found)
+            return tweets.page_with_related(limit=limit)
 
         found, related = read()
 

@@ -9,6 +9,8 @@ marked on the card.
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, HTTPException, Request, status
 
 from tweet_service.callers import Buyer, TweetId
@@ -21,14 +23,14 @@ router = APIRouter(prefix="/v1", tags=["buyers"])
 
 
 @router.get("/timeline", summary="Tweets newest first, with the Buy button where the gate shows it; buyer")
-def timeline(
+async def timeline(
     buyer: Buyer,
     request: Request,
     cursor: Cursor = None,
     limit: PageSize = 20,
 ) -> TimelinePage:
-    found = tweets_of(request).page(limit=limit, after=cursor)
-    related = tweets_of(request).related_of(found)
+    # a coroutine: only the database read leaves the event loop, in one hop to a worker thread
+    found, related = await asyncio.to_thread(tweets_of(request).page_with_related, limit=limit, after=cursor)
     rules = rules_in_force(request)
     shown = [tweet_view(t, related, buy_button=shows_button(rules, buyer, t["merchant_id"])) for t in found]
     return TimelinePage(tweets=shown, next_cursor=next_cursor(found, limit))

@@ -195,6 +195,14 @@ class Tweets:
         )
         return list(found.limit(limit))
 
+    def page_with_related(
+        self, *, limit: int, after: Cursor | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """``page`` and ``related_of`` it: what a page of cards needs, in one call (so one hop to
+        a worker thread for a coroutine route)."""
+        found = self.page(limit=limit, after=after)
+        return found, self.related_of(found)
+
     def related_of(self, shown: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """product_id -> the tweet that sells it, for every related product of ``shown`` tweets
         (one query for a whole page)."""
