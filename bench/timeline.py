@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pymongo import DESCENDING, MongoClient
+from pymongo import MongoClient
 from timeline_breakdown import STEPS, cpu_seconds, steps_ms
 
 from buybutton.auth import TokenIssuer, TokenVerifier, generate_signing_key
@@ -36,7 +36,7 @@ from buybutton.events.examples import MERCHANT, sample_events
 from buybutton.kafka.producer import EventPublisher
 from devstack.service_process import running_service
 from devstack.topics import registry_topics_under
-from tweet_service.tweets import WITHOUT_OUTBOX
+from tweet_service.queries import NEWEST_FIRST, WITHOUT_OUTBOX, page_filter
 
 RESULTS = Path(__file__).parent / "results" / "timeline.json"
 CONCURRENCY = 8
@@ -160,11 +160,8 @@ def raw_pages_per_second(mongo_url: str, database: str, count: int) -> float:
         tweets = client[database]["tweets"]
 
         def page(_: int) -> None:
-            found = tweets.find({}, WITHOUT_OUTBOX)
-            assert (
-                len(list(found.sort([("posted_at", DESCENDING), ("_id", DESCENDING)]).limit(TWEETS)))
-                == TWEETS
-            )
+            found = tweets.find(page_filter(), WITHOUT_OUTBOX).sort(NEWEST_FIRST).limit(TWEETS)
+            assert len(list(found)) == TWEETS
 
         began = time.perf_counter()
         with ThreadPoolExecutor(CONCURRENCY) as pool:

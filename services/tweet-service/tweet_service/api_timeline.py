@@ -9,14 +9,12 @@ marked on the card.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, HTTPException, Request, status
 
 from tweet_service.callers import Buyer, TweetId
 from tweet_service.cursors import Cursor, PageSize, next_cursor
 from tweet_service.gate import rules_in_force, shows_button
-from tweet_service.state import tweets_of
+from tweet_service.state import timeline_reads_of, tweets_of
 from tweet_service.views import TimelinePage, TweetView, tweet_view
 
 router = APIRouter(prefix="/v1", tags=["buyers"])
@@ -29,8 +27,8 @@ async def timeline(
     cursor: Cursor = None,
     limit: PageSize = 20,
 ) -> TimelinePage:
-    # a coroutine: only the database read leaves the event loop, in one hop to a worker thread
-    found, related = await asyncio.to_thread(tweets_of(request).page_with_related, limit=limit, after=cursor)
+    # a coroutine, as are its dependencies: the whole request stays on the event loop
+    found, related = await timeline_reads_of(request).page_with_related(limit=limit, after=cursor)
     rules = rules_in_force(request)
     shown = [tweet_view(t, related, buy_button=shows_button(rules, buyer, t["merchant_id"])) for t in found]
     return TimelinePage(tweets=shown, next_cursor=next_cursor(found, limit))

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
 
-from tweet_service.tweets import Cursor as Position
+from tweet_service.queries import Cursor as Position
 
 
 def encode_cursor(tweet: dict[str, Any]) -> str:
