@@ -18,7 +18,7 @@ ahead, so a stolen token cannot be minted to live for ever.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, cast, get_args
@@ -183,11 +183,14 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from the bearer token; 401 when there is none or it does not verify."""
+    """The caller, from the bearer token; 401 when there is none or it does not verify.
+
+    Verified on the event loop: the check is CPU only (about 0.1 ms, the Ed25519 signature most
+    of it), less than the hop to a worker thread that FastAPI gives a plain-function dependency."""
     if credentials is None:
         raise _unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
@@ -197,11 +200,12 @@ def authenticate(
         raise _unauthorized("invalid or expired token") from None
 
 
-def require(*kinds: TokenKind, scopes: Iterable[str] = ()) -> Callable[..., Principal]:
-    """A dependency admitting only callers of these kinds holding every one of ``scopes``."""
+def require(*kinds: TokenKind, scopes: Iterable[str] = ()) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only callers of these kinds holding every one of ``scopes`` (a
+    coroutine, like ``authenticate``, so that it runs on the event loop)."""
     needed = frozenset(scopes)
 
-    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.kind not in kinds:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, detail=f"{principal.kind} tokens may not call this"

@@ -1,4 +1,4 @@
-"""The one bootstrap of a service's moving parts: MongoDB client, event publisher, outbox relay,
+"""The one bootstrap of a service's moving parts: MongoDB clients, event publisher, outbox relay,
 consume loops and the rollout rules replica, started in order and stopped in reverse.
 
 A service's lifespan enters ``ServiceRuntime(settings)`` and asks it for what it needs; each
@@ -20,7 +20,8 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, overload
 
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -49,6 +50,7 @@ class ServiceRuntime:
         self._checks: list[HealthCheck] = []
         self._publisher: EventPublisher | None = None
         self._client: MongoClient[dict[str, Any]] | None = None
+        self._async_client: AsyncMongoClient[dict[str, Any]] | None = None
 
     async def __aenter__(self) -> Self:
         await self._exit.__aenter__()
@@ -71,6 +73,19 @@ class ServiceRuntime:
             )
             self._exit.callback(self._client.close)
         return self._client[self.settings.database_name]
+
+    def async_database(self) -> AsyncDatabase[dict[str, Any]]:
+        """The same database on pymongo's asyncio client, with the same timeouts: for reads on a
+        request's path that should not hop to a worker thread (writes stay on ``database``)."""
+        if self._async_client is None:
+            self._async_client = AsyncMongoClient(
+                self.settings.mongodb_url,
+                tz_aware=True,
+                timeoutMS=self.settings.mongodb_timeout_ms,
+                serverSelectionTimeoutMS=self.settings.mongodb_timeout_ms,
+            )
+            self._exit.push_async_callback(self._async_client.close)
+        return self._async_client[self.settings.database_name]
 
     async def publisher(self) -> EventPublisher:
         if self._publisher is None:

@@ -29,6 +29,8 @@ refused more often than not: separate numbers with a word or a comma. A run of 1
 digits is what a card number looks like, and it is refused on purpose.
 
 Cost: two prefix sums per run, then one subtraction per window: linear in the text's length.
+A text with fewer than 13 digits in all is answered from one count (``str.isdigit`` holds for
+exactly the characters that have a digit value, every code point checked in the tests).
 
 What a scan of stored data counts
 ---------------------------------
@@ -43,8 +45,9 @@ windows, and counts a window as a card number (``stored_card_numbers``) only whe
 6. its digits are not all one digit;
 7. it begins and ends where a group of digits does (a *group*: digits written next to each
    other, nothing between them), so it is the whole of the groups it covers: in
-   ``"Apt 5 4242424242424242"`` the window ``4242424242424242`` is the second group, while no
-   window inside the one group ``9223372036854775807`` counts but the group itself;
+   ``"Apt 5 4242424242424242"`` the window ``4242424242424242`` is the second group, while of
+   the one group ``9223372036854775807`` only the whole could count (and, beginning with 9,
+   does not);
 8. its run is not written against a letter: the character before the run, and the one after it,
    is not a letter (``str.isalpha``), so a stretch of digits inside a hexadecimal id
    (``...9c7348568584085320f9...``) does not count.
@@ -52,7 +55,7 @@ windows, and counts a window as a card number (``stored_card_numbers``) only whe
 So the zero runs, sequence numbers, 64-bit maxima, millisecond timestamps (``1733...``, 13
 digits) and random hexadecimal ids that storage engines and brokers write do not count, while a
 card number as anyone writes it (alone, in groups, next to other numbers, after a word and a
-space) does; so does every example in the input rule's paragraphs above.
+space) does.
 """
 
 from __future__ import annotations
@@ -205,6 +208,8 @@ def card_numbers_in(text: str) -> list[str]:
 
 
 def looks_like_card_number(text: str) -> bool:
+    if sum(map(str.isdigit, text)) < CARD_MIN_DIGITS:
+        return False  # too few digits for any card: most ids, names and claims stop here, in C
     return any(has_luhn_window(digits) for _, _, digits in digit_runs(text))
 
 

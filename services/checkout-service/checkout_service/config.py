@@ -1,8 +1,9 @@
-"""checkout-service's settings: the platform-wide ones (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL, ...) plus its
-own, read from CHECKOUT_* environment variables."""
+"""checkout-service's settings: the platform-wide ones (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL,
+AUTH_PUBLIC_KEY, ...) plus its own, read from CHECKOUT_* environment variables."""
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from buybutton.settings import ServiceSettings
@@ -13,3 +14,27 @@ class Settings(ServiceSettings):
 
     service_name: str = "checkout-service"
     http_port: int = 8002
+    auth_public_key: str = Field(
+        min_length=1,
+        validation_alias=AliasChoices("AUTH_PUBLIC_KEY", "auth_public_key"),
+        description="required: every endpoint but /healthz needs a verified caller",
+    )
+    hold_s: float = Field(
+        default=600, gt=0, le=86_400, description="how long a tapped Buy holds its stock (CHECKOUT_HOLD_S)"
+    )
+    sweep_interval_s: float = Field(
+        default=1.0, gt=0, le=300, description="how often the sweeper looks for expired holds"
+    )
+    orphan_grace_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3_600,
+        description="a hold without an order is released this long after its expiry",
+    )
+    rollout_rule: str = Field(default="buy-button", description="the rollout rule that gates the button")
+    outbox_idle_s: float = Field(
+        default=0.2, gt=0, le=60, description="how long the outbox relay waits when it found nothing to send"
+    )
+    rules_wait_s: float = Field(
+        default=30.0, ge=0, description="how long start-up waits for the rollout replica to catch up"
+    )

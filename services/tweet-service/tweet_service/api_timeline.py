@@ -9,29 +9,33 @@ marked on the card.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from tweet_service.callers import Buyer, TweetId
 from tweet_service.cursors import Cursor, PageSize, next_cursor
 from tweet_service.gate import rules_in_force, shows_button
-from tweet_service.state import tweets_of
-from tweet_service.views import TimelinePage, TweetView, tweet_view
+from tweet_service.state import timeline_reads_of, tweets_of
+from tweet_service.views import TimelinePage, TweetView, buyer_tweet, timeline_json, tweet_view
 
 router = APIRouter(prefix="/v1", tags=["buyers"])
 
 
-@router.get("/timeline", summary="Tweets newest first, with the Buy button where the gate shows it; buyer")
-def timeline(
+@router.get(
+    "/timeline",
+    response_model=TimelinePage,
+    summary="Tweets newest first, with the Buy button where the gate shows it; buyer",
+)
+async def timeline(
     buyer: Buyer,
     request: Request,
     cursor: Cursor = None,
     limit: PageSize = 20,
-) -> TimelinePage:
-    found = tweets_of(request).page(limit=limit, after=cursor)
-    related = tweets_of(request).related_of(found)
+) -> Response:
+    # a coroutine, as are its dependencies: the whole request stays on the event loop
+    found, related = await timeline_reads_of(request).page_with_related(limit=limit, after=cursor)
     rules = rules_in_force(request)
-    shown = [tweet_view(t, related, buy_button=shows_button(rules, buyer, t["merchant_id"])) for t in found]
-    return TimelinePage(tweets=shown, next_cursor=next_cursor(found, limit))
+    shown = [buyer_tweet(t, related, buy_button=shows_button(rules, buyer, t["merchant_id"])) for t in found]
+    return Response(timeline_json(shown, next_cursor(found, limit)), media_type="application/json")
 
 
 @router.get("/tweets/{tweet_id}", summary="One tweet with its product card and Buy button; buyer")

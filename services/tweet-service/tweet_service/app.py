@@ -1,6 +1,7 @@
 """Builds tweet-service's HTTP app from its settings (nothing is built at import time).
 
-The lifespan opens MongoDB and the catalogue, starts the local replica of the compacted rollout
+The lifespan opens MongoDB (pymongo's threaded client for the store, its asyncio client for
+the buyers' timeline read) and the catalogue, starts the local replica of the compacted rollout
 topic (the gate is decided in-process from it) and the outbox relay that publishes
 TweetWithProductPosted, ProductRestocked and ProductPriceChanged to the tweets topic and
 MerchantProfileChanged to the merchants topic.
@@ -21,6 +22,7 @@ from buybutton.service import service_app
 from tweet_service import api_merchants, api_timeline, api_tweets
 from tweet_service.config import Settings
 from tweet_service.merchants import Merchants
+from tweet_service.timeline_reads import TimelineReads
 from tweet_service.tweets import Tweets
 
 log = structlog.get_logger(__name__)
@@ -33,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
             db = runtime.database()
             app.state.merchants = merchants = Merchants(db, default_fee_bps=settings.default_fee_bps)
             app.state.tweets = tweets = Tweets(db)
+            app.state.timeline_reads = TimelineReads(runtime.async_database()[tweets.collection.name])
             await asyncio.to_thread(merchants.ensure_indexes)
             await asyncio.to_thread(tweets.ensure_indexes)
             app.state.rules_replica = replica = await runtime.rules_replica()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
 
-from tweet_service.tweets import Cursor as Position
+from tweet_service.queries import Cursor as Position
 
 
 def encode_cursor(tweet: dict[str, Any]) -> str:
@@ -25,7 +25,7 @@ def next_cursor(page: list[dict[str, Any]], limit: int) -> str | None:
     return encode_cursor(page[-1]) if len(page) == limit else None
 
 
-def parse_cursor(cursor: Annotated[str | None, Query(max_length=400)] = None) -> Position | None:
+def parse_cursor(cursor: str | None) -> Position | None:
     if cursor is None:
         return None
     try:
@@ -41,5 +41,11 @@ def parse_cursor(cursor: Annotated[str | None, Query(max_length=400)] = None) ->
     return moment, tweet_id
 
 
-Cursor = Annotated[Position | None, Depends(parse_cursor)]
+async def _cursor_parameter(cursor: Annotated[str | None, Query(max_length=400)] = None) -> Position | None:
+    """``parse_cursor`` as the ``cursor`` query parameter: a coroutine, so FastAPI runs it on the
+    event loop rather than in a worker thread."""
+    return parse_cursor(cursor)
+
+
+Cursor = Annotated[Position | None, Depends(_cursor_parameter)]
 PageSize = Annotated[int, Query(ge=1, le=100, description="tweets per page")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from tweet_service.merchants import Merchants
+from tweet_service.timeline_reads import TimelineReads
 from tweet_service.tweets import Tweets
 
 
@@ -15,3 +16,7 @@ def tweets_of(request: Request) -> Tweets:
 
 def merchants_of(request: Request) -> Merchants:
     return request.app.state.merchants  # type: ignore[no-any-return]
+
+
+def timeline_reads_of(request: Request) -> TimelineReads:
+    return request.app.state.timeline_reads  # type: ignore[no-any-return]

@@ -14,10 +14,8 @@ import copy
 import hashlib
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from pymongo import DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -27,11 +25,17 @@ from buybutton.sensitive import card_free
 from buybutton.unit_of_work import Aggregate, Change, ConcurrentChange, MongoAggregateStore
 from tweet_service.clock import stored_now
 from tweet_service.inputs import ProductIn, TweetIn
+from tweet_service.queries import (
+    NEWEST_FIRST,
+    WITHOUT_OUTBOX,
+    Cursor,
+    by_product,
+    page_filter,
+    related_filter,
+)
 
 PRODUCER = "tweet-service"
 MAX_STOCK = 1_000_000
-WITHOUT_OUTBOX = {"outbox": 0, "outbox_pending": 0, "inbox": 0, "lease": 0}
-Cursor = tuple[datetime, str]
 
 
 class TweetProblem(Exception):
@@ -71,7 +75,7 @@ class Tweets:
         self.store = MongoAggregateStore(self.collection)
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([("posted_at", DESCENDING), ("_id", DESCENDING)])
+        self.collection.create_index(NEWEST_FIRST)
         self.collection.create_index("product.product_id")
 
     # --- writes ----------------------------------------------------------------------------
@@ -194,25 +198,10 @@ class Tweets:
         self, *, limit: int, after: Cursor | None = None, merchant_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Newest first; ``after`` is the (posted_at, tweet_id) of the last tweet already shown."""
-        query: dict[str, Any] = {}
-        if merchant_id is not None:
-            query["merchant_id"] = merchant_id
-        if after is not None:
-            posted_at, tweet_id = after
-            query["$or"] = [
-                {"posted_at": {"$lt": posted_at}},
-                {"posted_at": posted_at, "_id": {"$lt": tweet_id}},
-            ]
-        found = self.collection.find(query, WITHOUT_OUTBOX).sort(
-            [("posted_at", DESCENDING), ("_id", DESCENDING)]
-        )
+        found = self.collection.find(page_filter(after, merchant_id), WITHOUT_OUTBOX).sort(NEWEST_FIRST)
         return list(found.limit(limit))
 
     def related_of(self, shown: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """product_id -> the tweet that sells it, for every related product of ``shown`` tweets
-        (one query for a whole page)."""
-        product_ids = {p for t in shown if t["product"] for p in t["product"]["related_product_ids"]}
-        if not product_ids:
-            return {}
-        found = self.collection.find({"product.product_id": {"$in": sorted(product_ids)}}, WITHOUT_OUTBOX)
-        return {tweet["product"]["product_id"]: tweet for tweet in found}
+        """product_id -> the tweet that sells it, for every related product of ``shown`` tweets."""
+        query = related_filter(shown)
+        return by_product(list(self.collection.find(query, WITHOUT_OUTBOX))) if query else {}

@@ -5,6 +5,11 @@ The card carries photo, description, price, variants with their sold-out state a
 products (title, price, first photo, the tweet that sells each). Only the merchant sees its
 stock counts. ``buy_button`` is the rollout gate's decision for this buyer, this seller, now; a
 tweet without a product never has one.
+
+A buyer's timeline page is written as JSON straight from its plain fields (``buyer_tweet``,
+``timeline_json``): the stored tweets were validated when they were written, and validating 20
+cards again costs more than the rest of building them. Single tweets and the merchants' views
+are validated by their models.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from buybutton.money import Money
 
@@ -82,26 +88,27 @@ class TimelinePage(BaseModel):
     next_cursor: str | None
 
 
-def related_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> list[RelatedProduct]:
+def related_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The related products that still have a tweet selling them, with RelatedProduct's fields."""
     shown = []
     for product_id in product["related_product_ids"]:
         tweet = sellers.get(product_id)
         if tweet is not None:
             related = tweet["product"]
             shown.append(
-                RelatedProduct(
-                    product_id=product_id,
-                    tweet_id=tweet["_id"],
-                    title=related["title"],
-                    price=related["price"],
-                    image_url=related["image_urls"][0],
-                )
+                {
+                    "product_id": product_id,
+                    "tweet_id": tweet["_id"],
+                    "title": related["title"],
+                    "price": _money(related["price"]),
+                    "image_url": related["image_urls"][0],
+                }
             )
     return shown
 
 
 def card_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The card as its fields; each view keeps what its reader may see (buyers: no stock)."""
+    """The card as its merchant sees it, as its fields (TweetBody validates them)."""
     variants = [{**v, "sold_out": v["stock"] == 0} for v in product["variants"]]
     return {
         **{k: product[k] for k in ("product_id", "title", "description", "price", "image_urls", "kind")},
@@ -109,6 +116,30 @@ def card_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> dict
         "sold_out": all(v["sold_out"] for v in variants),
         "related_products": related_of(product, sellers),
     }
+
+
+def buyer_card(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The card as a buyer sees it: exactly ProductCard[VariantView]'s fields, each picked by
+    name, so no stock count (nor anything else stored) can reach a buyer."""
+    variants = [
+        {"variant_id": v["variant_id"], "attributes": v["attributes"], "sold_out": v["stock"] == 0}
+        for v in product["variants"]
+    ]
+    return {
+        "product_id": product["product_id"],
+        "title": product["title"],
+        "description": product["description"],
+        "price": _money(product["price"]),
+        "image_urls": product["image_urls"],
+        "kind": product["kind"],
+        "variants": variants,
+        "sold_out": all(v["sold_out"] for v in variants),
+        "related_products": related_of(product, sellers),
+    }
+
+
+def _money(price: dict[str, Any]) -> dict[str, Any]:
+    return {"amount_minor": price["amount_minor"], "currency": price["currency"]}
 
 
 def _base(tweet: dict[str, Any]) -> dict[str, Any]:
@@ -127,9 +158,21 @@ def tweet_body(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> Twe
     )
 
 
-def tweet_view(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]], *, buy_button: bool) -> TweetView:
+def buyer_tweet(
+    tweet: dict[str, Any], sellers: dict[str, dict[str, Any]], *, buy_button: bool
+) -> dict[str, Any]:
+    """A stored tweet as a buyer sees it: exactly TweetView's fields."""
     product = tweet["product"]
-    card = card_of(product, sellers) if product else None
-    return TweetView.model_validate(
-        {**_base(tweet), "product": card, "buy_button": buy_button and card is not None}
-    )
+    card = buyer_card(product, sellers) if product else None
+    return {**_base(tweet), "product": card, "buy_button": buy_button and card is not None}
+
+
+def tweet_view(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]], *, buy_button: bool) -> TweetView:
+    return TweetView.model_validate(buyer_tweet(tweet, sellers, buy_button=buy_button))
+
+
+def timeline_json(tweets: list[dict[str, Any]], next_cursor: str | None) -> bytes:
+    """A TimelinePage of ``buyer_tweet``s as JSON, written once without validating again what
+    was validated when it was stored: pydantic's serializer writes the same bytes as
+    TimelinePage's own (tests/unit/test_buyer_views.py holds the two equal)."""
+    return to_json({"tweets": tweets, "next_cursor": next_cursor})

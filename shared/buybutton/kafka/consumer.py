@@ -19,6 +19,18 @@ Failures, by kind (``buybutton.faults.is_transient``):
 Nothing is committed that is not handled or dead-lettered, so a crash, a stop mid-retry or a
 hand-over in a rebalance (rebalance.py) means redelivery, never loss: handlers deduplicate by
 event_id. ``stop()`` (or the stop event) ends a retry, a backoff or a rewind at once.
+
+With ``lanes`` above 1 (lanes.py) the loop handles records of different keys concurrently, up to
+``lanes`` keys at once, each key's records still one after another in offset order with the same
+failure rules: a transient outage or a slow handler holds its own key only. It keeps fetching
+while keys are held, up to ``batch_size`` records queued unsettled in all, and commits per
+partition the low watermark (watermark.py): the offset below which every record is settled, so a
+crash delivers again everything not settled and some that was (deduplicated). A partition whose
+uncommitted span reaches ``10 * batch_size`` records is paused until it halves, so a key held
+that long holds its whole partition, and held keys with ``batch_size`` records queued in all
+hold the member. A fetch or commit that fails is tried again from the watermarks (nothing is
+rewound: every record fetched stays queued until settled). ``problem()`` names the longest
+outage of any lane.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from buybutton.kafka.attempt import Abandoned, attempt
 from buybutton.kafka.handling import HandlerReturnedValue, LoopStats, Record, RecordHandling
+from buybutton.kafka.lanes import LaneHandOver, Lanes
 from buybutton.kafka.producer import EventPublisher
 from buybutton.kafka.rebalance import HandOver, Progress
 from buybutton.kafka.retry import RetryPolicy, pause
@@ -50,7 +63,8 @@ CONSUMER_SETTINGS: dict[str, Any] = {
 
 class ConsumeLoop:
     """``consumer_name`` is the group's name in the registry (default: ``group_id``); it names
-    the dead-letter and retry topics. ``publisher`` writes dead letters only."""
+    the dead-letter and retry topics. ``publisher`` writes dead letters only. ``lanes`` is how
+    many keys are handled at once (1: every record of the member one after another)."""
 
     def __init__(
         self,
@@ -64,7 +78,10 @@ class ConsumeLoop:
         session_timeout_ms: int = 10_000,
         consumer_name: str | None = None,
         hand_over_grace_s: float = 10.0,
+        lanes: int = 1,
     ) -> None:
+        if lanes < 1:
+            raise ValueError(f"lanes must be at least 1, not {lanes}")
         self.group_id = group_id
         routing = RoutingTable.build(
             routes, group=consumer_name or group_id, topic_prefix=publisher.topic_prefix
@@ -78,7 +95,15 @@ class ConsumeLoop:
             routing, publisher, self.retry, group_id=group_id, stopping=self.stopping, progress=self.progress
         )
         self.stats = self.records.stats
-        self.hand_over = HandOver(self.progress, self._commit, grace_s=hand_over_grace_s)
+        self.lanes: Lanes | None = None
+        self.hand_over: HandOver | LaneHandOver
+        if lanes == 1:
+            self.hand_over = HandOver(self.progress, self._commit, grace_s=hand_over_grace_s)
+        else:
+            self.lanes = Lanes(
+                self.records, self.retry, width=lanes, span_limit=10 * batch_size, stopping=self.stopping
+            )
+            self.hand_over = LaneHandOver(self.lanes, self._commit, grace_s=hand_over_grace_s)
         self._not_running = asyncio.Event()
         self._not_running.set()
         self.consumer = AIOKafkaConsumer(
@@ -106,7 +131,8 @@ class ConsumeLoop:
         outage = self.records.outage
         if outage is None or outage.seconds() < self.retry.report_after_s:
             return None
-        return outage.describe()
+        others = len(self.records.outages) - 1
+        return outage.describe() + (f" (and {others} other lanes)" if others else "")
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Handle batches until ``stop`` is set or ``stop()`` is called. When a batch fails
@@ -116,6 +142,8 @@ class ConsumeLoop:
         self._not_running.clear()
         failures = 0
         try:
+            if self.lanes is not None:
+                await self._run_in_lanes(self.lanes)
             while not self.stopping.is_set():
                 try:
                     await self.poll_once(timeout_ms=500)
@@ -129,6 +157,43 @@ class ConsumeLoop:
             self._not_running.set()
             if relay:
                 relay.cancel()
+
+    async def _run_in_lanes(self, lanes: Lanes) -> None:
+        failures = 0
+        try:
+            while not self.stopping.is_set():
+                try:
+                    await self._fetch_into(lanes)
+                    await self._commit_watermarks(lanes)
+                    failures = 0
+                except Exception as error:
+                    failures += 1
+                    log.error("fetch or commit failed; going on", error_class=type(error).__name__)
+                    await pause(self.retry.jittered_backoff_s(failures), self.stopping)
+        finally:
+            await lanes.settle_in_flight(COMMIT_TIMEOUT_S)  # stopping: each lane abandons at once
+            try:
+                await self._commit_watermarks(lanes)
+            except Exception as error:
+                log.warning("commit at stop failed", error_class=type(error).__name__)
+            lanes.drop_all()
+
+    async def _fetch_into(self, lanes: Lanes) -> None:
+        room = self.batch_size - lanes.in_flight
+        if room <= 0:
+            await lanes.wait_for_change(timeout_s=0.2)
+        else:
+            batches = await self.consumer.getmany(
+                timeout_ms=100 if lanes.in_flight else 500, max_records=room
+            )
+            for partition, records in batches.items():
+                lanes.add(partition, records)
+        lanes.pace(self.consumer)
+
+    async def _commit_watermarks(self, lanes: Lanes) -> None:
+        offsets, committed = lanes.committable(), lanes.committed  # a hand-over may replace both
+        await self._commit(offsets)
+        committed.update(offsets)
 
     async def _stop_when(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -161,6 +226,8 @@ class ConsumeLoop:
 
     async def poll_once(self, timeout_ms: int = 1000) -> int:
         """Handle one batch, then commit what was handled. Returns how many were handled."""
+        if self.lanes is not None:
+            raise RuntimeError("a loop with lanes runs with run(), not batch by batch")
         batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=self.batch_size)
         self.progress.begin_batch()
         handled = 0

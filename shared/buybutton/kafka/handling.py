@@ -3,8 +3,9 @@ group does not route, seen on the header before validation) or dead-lettered.
 
 Unreadable records go to the group's DLQ at once; a domain error after ``RetryPolicy.attempts``;
 a transient failure (``buybutton.faults.is_transient``, an attempt over its timeout included) is
-retried without limit with capped, jittered backoff and never dead-lettered, while ``outage``
-says what is being retried and since when. A stop, or the partition handed over in a rebalance,
+retried without limit with capped, jittered backoff and never dead-lettered, while ``outages``
+says, per lane (the records of one key in a loop with lanes; the one lane otherwise), what is
+being retried and since when. A stop, or the partition handed over in a rebalance,
 ends the retrying at once with ``Abandoned``: the record stays uncommitted. A handler that
 returns anything fails with ``HandlerReturnedValue``, a domain error, so nothing it meant to
 publish is lost in silence.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -67,7 +69,12 @@ class RecordHandling:
         self.stopping = stopping
         self.progress = progress
         self.stats = LoopStats()
-        self.outage: Outage | None = None
+        self.outages: dict[Hashable, Outage] = {}
+
+    @property
+    def outage(self) -> Outage | None:
+        """The longest outage of any lane, if one is being retried."""
+        return min(self.outages.values(), key=lambda outage: outage.since, default=None)
 
     def interrupted(self) -> bool:
         return self.stopping.is_set() or self.progress.revoking.is_set()
@@ -78,16 +85,17 @@ class RecordHandling:
         ):
             raise Abandoned("stopping, or the partition handed over, before a retry") from cause
 
-    async def settle(self, record: Record) -> None:
+    async def settle(self, record: Record, lane: Hashable = 0) -> None:
+        """Settle ``record``; concurrent calls each name their own ``lane``."""
         try:
             with structlog.contextvars.bound_contextvars(
                 topic=record.topic, partition=record.partition, offset=record.offset
             ):
-                await self._settle(record)
+                await self._settle(record, lane)
         finally:
-            self.outage = None
+            self.outages.pop(lane, None)
 
-    async def _settle(self, record: Record) -> None:
+    async def _settle(self, record: Record, lane: Hashable) -> None:
         if self.routing.skips_unread(record.headers):
             self.stats.skipped_unrouted += 1
             return
@@ -95,7 +103,7 @@ class RecordHandling:
             event = decode(record.value, record.headers)
             handler = self.routing.handler_for(event)
         except PoisonRecord as error:
-            await self._dead_letter(record, error, attempts=1)
+            await self._dead_letter(record, lane, error, attempts=1)
             return
         if handler is None:
             self.stats.skipped_unrouted += 1
@@ -103,9 +111,9 @@ class RecordHandling:
         with structlog.contextvars.bound_contextvars(
             event_id=event.event_id, event_type=event.event_type, correlation_id=event.correlation_id
         ):
-            await self._handle(record, event, handler)
+            await self._handle(record, lane, event, handler)
 
-    async def _handle(self, record: Record, event: Event, handler: Handler) -> None:
+    async def _handle(self, record: Record, lane: Hashable, event: Event, handler: Handler) -> None:
         domain_failures = transient_failures = 0
         while True:
             try:
@@ -121,11 +129,11 @@ class RecordHandling:
                 if transient:
                     transient_failures += 1
                     self.stats.transient_retries += 1
-                    self._note_outage(record, error)
+                    self._note_outage(record, lane, error)
                 else:
                     domain_failures += 1
                     if domain_failures >= self.retry.attempts:
-                        await self._dead_letter(record, error, attempts=domain_failures)
+                        await self._dead_letter(record, lane, error, attempts=domain_failures)
                         return
                     self.stats.domain_retries += 1
                 failures = transient_failures if transient else domain_failures
@@ -140,11 +148,14 @@ class RecordHandling:
                 self.stats.handled += 1
                 return
 
-    def _note_outage(self, record: Record, error: BaseException) -> None:
-        since = self.outage.since if self.outage else time.monotonic()
-        self.outage = Outage(type(error).__name__, record.topic, record.partition, since)
+    def _note_outage(self, record: Record, lane: Hashable, error: BaseException) -> None:
+        ongoing = self.outages.get(lane)
+        since = ongoing.since if ongoing else time.monotonic()
+        self.outages[lane] = Outage(type(error).__name__, record.topic, record.partition, since)
 
-    async def _dead_letter(self, record: Record, error: BaseException, *, attempts: int) -> None:
+    async def _dead_letter(
+        self, record: Record, lane: Hashable, error: BaseException, *, attempts: int
+    ) -> None:
         """Copy the record to the group's DLQ; a broker away is waited for like any outage."""
         target = self.routing.dead_letter_topic(record.topic)
         headers = dead_letter_headers(
@@ -169,7 +180,7 @@ class RecordHandling:
                 if isinstance(publish_error, Abandoned) or not is_transient(publish_error):
                     raise
                 failures += 1
-                self._note_outage(record, publish_error)
+                self._note_outage(record, lane, publish_error)
                 await self._wait_to_retry(failures, publish_error)
         self.stats.dead_lettered += 1
         name = type(error).__name__

@@ -48,6 +48,7 @@ def click_loop(
     consumer: str = "merchant-relay",
     retry: RetryPolicy = FAST_RETRY,
     batch_size: int = 100,
+    lanes: int = 1,
 ) -> ConsumeLoop:
     """A loop routing BuyClicked to ``handler`` in group ``group``, named in the registry as
     ``consumer`` (a consumer of checkout.orders.v1), so its DLQ and retry topics exist."""
@@ -60,6 +61,7 @@ def click_loop(
         retry=retry,
         batch_size=batch_size,
         session_timeout_ms=6000,
+        lanes=lanes,
     )
 
 
@@ -111,6 +113,21 @@ def out_of_order(handled: list[str], where: dict[str, Position]) -> list[str]:
             problems.append(f"{event_id} at {partition}/{offset} after offset {last[partition]}")
         seen.add(event_id)
         last[partition] = max(last[partition], offset)
+    return problems
+
+
+def out_of_key_order(handled: Iterable[str], produced: Iterable[BuyClicked]) -> list[str]:
+    """Each order whose records were first handled in another order than produced (a member
+    that took the order over part-way starts later in it; a repeat is a redelivery, not a
+    violation)."""
+    place = {event.event_id: (event.order_id, n) for n, event in enumerate(produced)}
+    last: dict[str, int] = {}
+    problems = []
+    for event_id in (e for e in dict.fromkeys(handled) if e in place):
+        order, n = place[event_id]
+        if n < last.get(order, -1):
+            problems.append(f"{event_id} after a later record of {order}")
+        last[order] = max(n, last.get(order, -1))
     return problems
 
 

@@ -7,6 +7,8 @@ times, prices). Each property test prints how many samples it tried and how many
 from __future__ import annotations
 
 import random
+import sys
+import unicodedata
 from collections import Counter
 
 import pytest
@@ -75,6 +77,20 @@ def test_thirteen_to_nineteen_digits_only() -> None:
     assert looks_like_card_number(luhn_complete("1" * 18))  # 19 digits
     # a run of ones holds no Luhn-valid window of 13-19 digits, however long it is
     assert not looks_like_card_number("1" * 10_000)
+
+
+def test_the_digit_count_that_answers_short_texts_counts_what_the_runs_count() -> None:
+    """looks_like_card_number answers "no" when str.isdigit finds fewer than 13 digits: that must
+    count exactly the characters the digit runs read as digits (those with a digit value)."""
+    differ = [
+        hex(point)
+        for point in range(sys.maxunicode + 1)
+        if chr(point).isdigit() != (unicodedata.digit(chr(point), None) is not None)
+    ]
+    print(f"code points checked: {sys.maxunicode + 1}, counted differently: {len(differ)}")
+    assert differ == []
+    fullwidth_card = "".join(chr(0xFF10 + int(d)) for d in STRIPE_TEST_CARDS[0])
+    assert looks_like_card_number(fullwidth_card)
 
 
 def test_numbers_keys_and_floats_are_searched_too() -> None:
