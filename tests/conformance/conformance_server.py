@@ -1,21 +1,18 @@
 """The server under test and the figures measured on it.
 
 ``Server`` names the MongoDB endpoint the suite runs against (its URL, without credentials when
-shown, and the version it reports); ``Figures`` is the type of the ``figures`` fixture, which
-prints a test's figures and keeps them for the run's summary under ``FIGURES``.
+shown, and the version it reports); ``FIGURES`` is the suite's figure book (figure_book.py), whose
+``Figures`` the ``figures`` fixture is.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import pytest
+from figure_book import FigureBook
 
-FIGURES = pytest.StashKey[list[str]]()
-
-Figures = Callable[[str], None]
+FIGURES = FigureBook("MongoDB conformance figures")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 from conformance_crowd import Crowd
-from conformance_server import FIGURES, Figures, Server
+from conformance_server import FIGURES, Server
+from figure_book import Figures
 from pymongo import MongoClient
 
 from devstack.endpoints import Endpoints
@@ -21,7 +22,7 @@ def server(endpoints: Endpoints, pytestconfig: pytest.Config) -> Server:
     with MongoClient(endpoints.mongodb_url, serverSelectionTimeoutMS=10_000) as probe:
         version = str(probe.server_info().get("version", "unknown"))
     found = Server(endpoints.mongodb_url, version)
-    pytestconfig.stash.setdefault(FIGURES, []).insert(0, f"server under test: {found.label}")
+    FIGURES.add(pytestconfig, f"server under test: {found.label}", first=True)
     return found
 
 
@@ -36,17 +37,8 @@ def crowd(server: Server) -> Iterator[Crowd]:
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Figures:
-    def record(line: str) -> None:
-        figure = f"{request.node.name}: {line}"
-        print(figure)
-        request.config.stash.setdefault(FIGURES, []).append(figure)
-
-    return record
+    return FIGURES.recorder(request)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    lines = config.stash.get(FIGURES, [])
-    if lines:
-        terminalreporter.section("MongoDB conformance figures")
-        for line in lines:
-            terminalreporter.write_line(line)
+    FIGURES.summary(terminalreporter, config)

@@ -16,7 +16,7 @@ import signal
 from typing import Any
 
 import pytest
-from conformance_server import Figures
+from figure_book import Figures
 from pymongo import MongoClient
 
 from devstack.private import PrivateSecantusDB

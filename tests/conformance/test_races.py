@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance_crowd import Crowd, shares
-from conformance_server import Figures, Server
+from conformance_server import Server
 from conformance_tasks import buy_each_round, claim_until_none_left, compare_and_set, insert_each_key
+from figure_book import Figures
 from pymongo.database import Database
 
 BUYERS = 50

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance_crowd import Crowd, in_threads, shares
-from conformance_server import Figures, Server
+from conformance_server import Server
 from conformance_tasks import increment, push_with_version
+from figure_book import Figures
 from pymongo.database import Database
 
 INCREMENTS = 1_200

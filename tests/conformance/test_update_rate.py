@@ -11,7 +11,7 @@ import statistics
 import time
 from typing import Any
 
-from conformance_server import Figures
+from figure_book import Figures
 from pymongo.collection import Collection
 from pymongo.database import Database
 

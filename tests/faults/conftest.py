@@ -6,22 +6,14 @@ devstack.pytest_fixtures."""
 from __future__ import annotations
 
 import pytest
-from faults_support import FIGURES, Figures
+from faults_support import FIGURES
+from figure_book import Figures
 
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Figures:
-    def record(line: str) -> None:
-        figure = f"{request.node.name}: {line}"
-        print(figure)
-        request.config.stash.setdefault(FIGURES, []).append(figure)
-
-    return record
+    return FIGURES.recorder(request)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    lines = config.stash.get(FIGURES, [])
-    if lines:
-        terminalreporter.section("fault figures")
-        for line in lines:
-            terminalreporter.write_line(line)
+    FIGURES.summary(terminalreporter, config)

@@ -19,11 +19,11 @@ partition:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from figure_book import FigureBook
 
 from buybutton.events import Event
 from buybutton.kafka.codec import decode
@@ -32,8 +32,7 @@ from buybutton.topics import Topic
 from devstack.testing import Records
 
 Expected = Mapping[tuple[str, int], str | None]
-Figures = Callable[[str], None]  # the ``figures`` fixture: prints a line and keeps it for the summary
-FIGURES = pytest.StashKey[list[str]]()
+FIGURES = FigureBook("fault figures")
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from faults_support import (
-    Figures,
     judge,
     keys_whose_last_record_is_not_the_newest,
     provision_on,
     read_events,
     sequences_up_to,
 )
+from figure_book import Figures
 from pymongo.database import Database
 from tweet_support import PUDDLE, raincoat
 

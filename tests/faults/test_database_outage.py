@@ -29,7 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
-from faults_support import Figures, judge, read_events
+from faults_support import judge, read_events
+from figure_book import Figures
 from instances_support import Tally, running_instances, turns_of
 from pymongo import MongoClient
 from tweet_support import PUDDLE, raincoat

@@ -14,7 +14,8 @@ import asyncio
 import time
 from typing import Any
 
-from faults_support import Figures, judge, provision_on, read_events, sequences_up_to
+from faults_support import judge, provision_on, read_events, sequences_up_to
+from figure_book import Figures
 from pymongo.database import Database
 from tweet_support import PUDDLE, raincoat
 

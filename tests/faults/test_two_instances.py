@@ -29,10 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults_support import (
-    Figures,
-    read_events,
-)
+from faults_support import read_events
+from figure_book import Figures
 from instances_support import Tally, running_instances, turns_of
 from pymongo import MongoClient
 from two_instances_checks import Findings, check_merchants, check_profiles, check_rules, check_tweets
