@@ -48,7 +48,7 @@ from devstack.testing import read_all, wait_for
 OUTAGE_S = 10.0
 TWEET_COUNT = 3
 RESTOCKERS = 4
-PAYMENTS_PER_S = 10
+PAYMENT_INTERVAL_S = 0.1  # the load's pace: ten payments a second
 STARTING_STOCK = 12  # raincoat-m in tweet_support.raincoat
 SETTLE_TIMEOUT_S = 90.0
 
@@ -116,7 +116,7 @@ class Load:
                 template.model_copy(update={"event_id": f"captured-{order_id}", "order_id": order_id})
             )
             self.orders.append(order_id)
-            await asyncio.sleep(1 / PAYMENTS_PER_S)
+            await asyncio.sleep(PAYMENT_INTERVAL_S)
 
     async def watch_health(self, vault: list[httpx.AsyncClient]) -> None:
         while self.running:
