@@ -8,13 +8,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from gate_samples import PUDDLE as PUDDLE
+from gate_samples import RULE as RULE
+from gate_samples import rules as rules
+
 from buybutton.auth import TokenIssuer
 from buybutton.events import (
     Event,
     MerchantProfileChanged,
     ProductPriceChanged,
     ProductRestocked,
-    RolloutChanged,
     TweetWithProductPosted,
 )
 from buybutton.kafka.codec import decode
@@ -23,11 +26,9 @@ from buybutton.money import Money
 from devstack.testing import read_until
 
 AUD = "checkout-service"
-PUDDLE = "merchant-puddle-and-co"
 GALOSH = "merchant-galosh-gmbh"
 RAINCOAT_TWEET = "tweet-puddle-raincoat"
 GALOSH_TWEET = "tweet-galosh-boots"
-RULE = "buy-button"
 PRICE = Money(amount_minor=4_999, currency="USD")
 EventT = TypeVar("EventT", bound=Event)
 
@@ -106,21 +107,6 @@ def terms(merchant_id: str = PUDDLE, *, fee_bps: int = 500, sequence: int = 1) -
         fee_bps=fee_bps,
         sequence=sequence,
     )
-
-
-def rules(**changes: Any) -> RolloutChanged:
-    fields: dict[str, Any] = {
-        "rule_name": RULE,
-        "correlation_id": RULE,
-        "producer": "rollout-service",
-        "countries": ["US"],
-        "percentage_bps": 10_000,
-        "allowed_sellers": [PUDDLE],
-        "salt": "2014-09-08",
-        "changed_by": "admin-grace",
-        **changes,
-    }
-    return RolloutChanged(**fields)
 
 
 async def publish(bootstrap: str, prefix: str, *events: Event) -> None:

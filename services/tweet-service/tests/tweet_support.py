@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from gate_samples import PUDDLE as PUDDLE
+from gate_samples import RULE as RULE
+from gate_samples import rules as rules
 
 from buybutton.auth import TokenIssuer
 from buybutton.events import RolloutChanged
 from buybutton.kafka.producer import EventPublisher
 
 AUD = "tweet-service"
-PUDDLE = "merchant-puddle-and-co"
 GALOSH = "merchant-galosh-gmbh"
-RULE = "buy-button"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -47,21 +48,6 @@ def raincoat(**product_changes: Any) -> dict[str, Any]:
         **product_changes,
     }
     return {"text": "Stay dry in style: the Puddle raincoat, now buyable right here.", "product": product}
-
-
-def rules(**changes: Any) -> RolloutChanged:
-    fields: dict[str, Any] = {
-        "rule_name": RULE,
-        "correlation_id": RULE,
-        "producer": "rollout-service",
-        "countries": ["US"],
-        "percentage_bps": 10_000,
-        "allowed_sellers": [PUDDLE],
-        "salt": "2014-09-08",
-        "changed_by": "admin-grace",
-        **changes,
-    }
-    return RolloutChanged(**fields)
 
 
 async def publish_rules(bootstrap: str, prefix: str, event: RolloutChanged) -> None:

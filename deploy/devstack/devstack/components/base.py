@@ -122,3 +122,20 @@ class Component(ABC):
     @property
     @abstractmethod
     def address(self) -> str: ...
+
+
+class WorkspaceComponent(Component):
+    """A component that runs from this workspace's own packages (a platform service, the fake
+    Stripe server): `uv sync` installed it, so there is nothing to fetch, build or cache."""
+
+    def cache_key(self) -> str:
+        return "workspace"
+
+    def is_installed(self) -> bool:
+        return True
+
+    def check_tools(self) -> None:
+        """It runs on the Python devstack itself runs on."""
+
+    def install(self) -> None:
+        """Nothing to install (see the class's doc)."""

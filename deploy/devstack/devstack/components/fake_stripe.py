@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from devstack.components.base import Component
+from devstack.components.base import WorkspaceComponent
 from devstack.config import StackSettings
 from devstack.endpoints import FAKE_STRIPE_SIGNING_ENV
 from devstack.processes import ManagedProcess
@@ -37,20 +37,8 @@ def ensure_webhook_secret(settings: StackSettings) -> str:
     return path.read_text().strip()
 
 
-class FakeStripe(Component):
+class FakeStripe(WorkspaceComponent):
     name = "fake-stripe"
-
-    def cache_key(self) -> str:
-        return "workspace"
-
-    def is_installed(self) -> bool:
-        return True  # part of the devstack package, installed by `uv sync`
-
-    def check_tools(self) -> None:
-        pass
-
-    def install(self) -> None:
-        pass
 
     @property
     def address(self) -> str:

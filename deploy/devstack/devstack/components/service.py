@@ -11,7 +11,7 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 
-from devstack.components.base import Component
+from devstack.components.base import WorkspaceComponent
 from devstack.config import StackSettings
 from devstack.endpoints import Endpoints
 from devstack.identity import ensure_key_pair
@@ -41,24 +41,12 @@ PLATFORM_SERVICES = (
 )
 
 
-class PlatformService(Component):
+class PlatformService(WorkspaceComponent):
     def __init__(self, settings: StackSettings, spec: ServiceSpec, endpoints: Endpoints) -> None:
         super().__init__(settings)
         self.spec = spec
         self.name = spec.name
         self.endpoints = endpoints
-
-    def cache_key(self) -> str:
-        return "workspace"
-
-    def is_installed(self) -> bool:
-        return True  # installed in the workspace's virtual environment by `uv sync`
-
-    def check_tools(self) -> None:
-        pass
-
-    def install(self) -> None:
-        pass
 
     @property
     def address(self) -> str:
