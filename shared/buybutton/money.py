@@ -58,3 +58,11 @@ class Money(BaseModel):
         if quantity < 0:
             raise ValueError("quantity must not be negative")
         return Money(amount_minor=self.amount_minor * quantity, currency=self.currency)
+
+    def minus(self, other: Money) -> Money:
+        """This amount less ``other`` (same currency; never below zero)."""
+        if other.currency != self.currency:
+            raise ValueError(f"cannot subtract {other.currency} from {self.currency}")
+        if other.amount_minor > self.amount_minor:
+            raise ValueError("the result would be negative")
+        return Money(amount_minor=self.amount_minor - other.amount_minor, currency=self.currency)

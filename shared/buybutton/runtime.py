@@ -104,11 +104,12 @@ class ServiceRuntime:
         self._background(relay.run(self._stop))
         return relay
 
-    async def consume(self, routes: Routes, **options: Any) -> ConsumeLoop:
-        """Run a consume loop of the service's consumer group over ``routes`` in the background."""
+    async def consume(self, routes: Routes, *, group_id: str | None = None, **options: Any) -> ConsumeLoop:
+        """Run a consume loop over ``routes`` in the background, as the service's consumer group
+        or as ``group_id`` (a second group of the same service, such as a worker's)."""
         loop = ConsumeLoop(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id=self.settings.service_name,
+            group_id=group_id or self.settings.service_name,
             routes=routes,
             publisher=await self.publisher(),
             **options,

@@ -20,18 +20,24 @@ from buybutton.events import (
     Event,
     MerchantProfileChanged,
     OrderCancelled,
+    OrderConfirmed,
     OrderForwarded,
     OrderFulfilled,
     OrderShipped,
+    PaymentActionRequired,
     PaymentCaptured,
+    PaymentCheckRequested,
     PaymentFailed,
     PaymentRefunded,
     ProductPriceChanged,
     ProductRestocked,
+    RefundRequested,
     RolloutChanged,
+    StockAvailabilityChanged,
     TweetWithProductPosted,
 )
 
+PAYMENTS_GROUP = "checkout-service-payments"  # checkout's payment worker, its own consumer group
 DAY_MS = 24 * 60 * 60 * 1000
 KEEP_FOREVER = -1
 DLQ_SUFFIX = ".dlq"
@@ -130,11 +136,31 @@ CHECKOUT = Topic(
     "checkout.orders.v1",
     owner="checkout-service",
     key="order_id",
-    events=(BuyClicked, PaymentCaptured, PaymentFailed, OrderCancelled, PaymentRefunded),
+    events=(
+        BuyClicked,
+        OrderConfirmed,
+        PaymentActionRequired,
+        PaymentCheckRequested,
+        PaymentCaptured,
+        PaymentFailed,
+        OrderCancelled,
+        RefundRequested,
+        PaymentRefunded,
+    ),
     partitions=12,
     retention_ms=KEEP_FOREVER,
-    consumed_by=("merchant-relay", "vault-service"),
+    consumed_by=(PAYMENTS_GROUP, "merchant-relay", "vault-service"),
     description="the life of each order up to payment, in order per order_id",
+)
+STOCK = Topic(
+    "checkout.stock.v1",
+    owner="checkout-service",
+    key="tweet_id",
+    events=(StockAvailabilityChanged,),
+    partitions=6,
+    retention_ms=KEEP_FOREVER,
+    consumed_by=("tweet-service",),
+    description="which variants checkout can no longer sell (sold out) or can again, per tweet",
 )
 RELAY = Topic(
     "relay.deliveries.v1",
@@ -154,7 +180,16 @@ VAULT = Topic(
     description="that buyer data was saved or erased; never the data itself",
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (TWEETS, MERCHANTS, ROLLOUT, ROLLOUT_COMMANDS, CHECKOUT, RELAY, VAULT)
+ALL_TOPICS: tuple[Topic, ...] = (
+    TWEETS,
+    MERCHANTS,
+    ROLLOUT,
+    ROLLOUT_COMMANDS,
+    CHECKOUT,
+    STOCK,
+    RELAY,
+    VAULT,
+)
 
 
 @dataclass(frozen=True)

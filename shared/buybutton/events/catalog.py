@@ -9,9 +9,14 @@ from __future__ import annotations
 from buybutton.events.checkout import (
     BuyClicked,
     OrderCancelled,
+    OrderConfirmed,
+    PaymentActionRequired,
     PaymentCaptured,
+    PaymentCheckRequested,
     PaymentFailed,
     PaymentRefunded,
+    RefundRequested,
+    StockAvailabilityChanged,
 )
 from buybutton.events.envelope import Event
 from buybutton.events.merchants import MerchantProfileChanged
@@ -26,10 +31,15 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ProductPriceChanged,
     MerchantProfileChanged,
     BuyClicked,
+    OrderConfirmed,
+    PaymentActionRequired,
+    PaymentCheckRequested,
     PaymentCaptured,
     PaymentFailed,
     OrderCancelled,
+    RefundRequested,
     PaymentRefunded,
+    StockAvailabilityChanged,
     OrderForwarded,
     OrderShipped,
     OrderFulfilled,
