@@ -8,6 +8,7 @@ query) answers 422 without repeating it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response, status
@@ -20,7 +21,8 @@ from buybutton.rollout import GateRules
 from checkout_service.checkout import BuyRequest, Checkout, KeyReused, NotShown, OrderNotFound, TermsUnknown
 from checkout_service.holds import SoldOut, UnknownProduct
 from checkout_service.order_states import IllegalTransition
-from checkout_service.views import OrderPage, OrderView, buyer_orders, order_view, parse_cursor
+from checkout_service.saved_profiles import saved_profile_hint
+from checkout_service.views import BuyAnswer, OrderPage, OrderView, buyer_orders, order_view, parse_cursor
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 Buyer = Annotated[Principal, Depends(require("buyer"))]
@@ -58,12 +60,15 @@ def _rules(request: Request) -> GateRules | None:
     summary="Tap Buy: hold stock and create the order; buyer token",
     responses={200: {"description": "the order this Idempotency-Key already created"}},
 )
-def place_order(
+async def place_order(
     body: BuyInput, key: IdempotencyKey, buyer: Buyer, request: Request, response: Response
-) -> OrderView:
+) -> BuyAnswer:
     try:
-        placed = _checkout(request).buy(
-            buyer, BuyRequest(body.tweet_id, body.variant_id, body.quantity, key), _rules(request)
+        placed = await asyncio.to_thread(
+            _checkout(request).buy,
+            buyer,
+            BuyRequest(body.tweet_id, body.variant_id, body.quantity, key),
+            _rules(request),
         )
     except UnknownProduct:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such product variant") from None
@@ -82,7 +87,8 @@ def place_order(
         ) from None
     if not placed.created:
         response.status_code = status.HTTP_200_OK
-    return order_view(placed.order_id, placed.order)
+    shown = order_view(placed.order_id, placed.order)
+    return BuyAnswer(**shown.model_dump(), saved_profile=await saved_profile_hint(request, buyer.subject))
 
 
 @router.get("", summary="The buyer's own orders, newest first; buyer token")

@@ -1,9 +1,10 @@
 """Builds checkout-service's HTTP app from its settings (nothing is built at import time).
 
-The lifespan opens MongoDB (catalogue, merchant_terms, orders), follows the rollout rules
-(local replica; the gate is decided in-process), consumes the tweets and merchants topics into
-its views (handlers.py), relays the orders' outboxes (BuyClicked, OrderCancelled) to the
-checkout topic, and runs the hold sweeper (expiry.py).
+The lifespan opens MongoDB (catalogue, merchant_terms, orders, customers), follows the rollout
+rules (local replica; the gate is decided in-process), consumes the tweets, merchants and vault
+topics into its views and erasures (handlers.py), runs the payment worker as its own consumer
+group over the orders topic (payment_worker.py), relays the orders' and the catalogue's
+outboxes (checkout.orders.v1, checkout.stock.v1), and runs the sweeper (expiry.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -22,12 +24,27 @@ from pymongo.database import Database
 from buybutton.rollout_replica import RulesReplica
 from buybutton.runtime import ServiceRuntime
 from buybutton.service import service_app
+from buybutton.service_tokens import ServiceTokens
+from buybutton.topics import PAYMENTS_GROUP
 from buybutton.unit_of_work import MongoAggregateStore
-from checkout_service import api, catalogue, merchants, orders
+from checkout_service import (
+    api,
+    api_payments,
+    api_refunds,
+    api_stripe,
+    catalogue,
+    customers,
+    merchants,
+    orders,
+)
 from checkout_service.checkout import Checkout
 from checkout_service.config import Settings
+from checkout_service.confirming import Confirmer
 from checkout_service.expiry import Sweeper, SweeperTask
 from checkout_service.handlers import routes
+from checkout_service.payment_worker import PaymentWorker, forget_buyer
+from checkout_service.stripe_gateway import StripeGateway
+from checkout_service.vault_client import VaultClient
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +69,10 @@ def ensure_indexes(db: Database[dict[str, Any]]) -> None:
     db[catalogue.COLLECTION].create_index([("holds.expires_at", ASCENDING)])
 
 
+def _order_ids_of(db: Database[dict[str, Any]], buyer_id: str) -> list[str]:
+    return [o["_id"] for o in db[orders.COLLECTION].find({"buyer_id": buyer_id}, {"_id": 1})]
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,11 +81,43 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.to_thread(ensure_indexes, db)
             app.state.checkout = checkout = build_checkout(db, settings)
             app.state.orders_collection = db[orders.COLLECTION]
+            app.state.gateway = gateway = StripeGateway.from_settings(settings)
+            tokens = ServiceTokens(
+                settings.service_signing_key.get_secret_value(), issuer=settings.service_name
+            )
+            vault = VaultClient(settings.vault_url, tokens.header)
+            app.state.vault = await runtime.started(vault, vault.start)
+            app.state.confirmer = Confirmer(checkout, vault, now)
             app.state.rules_replica = replica = await runtime.rules_replica()
-            await runtime.outbox_relay([db[orders.COLLECTION]], idle_interval_s=settings.outbox_idle_s)
-            await runtime.consume(routes(catalogue_store=checkout.catalogue, terms_store=checkout.terms))
+            outboxes = [db[orders.COLLECTION], db[catalogue.COLLECTION]]
+            await runtime.outbox_relay(outboxes, idle_interval_s=settings.outbox_idle_s)
+            customer_store = MongoAggregateStore(db[customers.COLLECTION])
+            forget = partial(
+                _forget,
+                customers_store=customer_store,
+                db=db,
+                checkout=checkout,
+                gateway=gateway,
+            )
+            await runtime.consume(
+                routes(catalogue_store=checkout.catalogue, terms_store=checkout.terms, forget=forget)
+            )
+            worker = PaymentWorker(
+                orders=checkout.orders,
+                customers=customer_store,
+                catalogue=checkout.catalogue,
+                gateway=gateway,
+                vault=vault,
+                clock=now,
+                return_url=settings.payment_return_url,
+            )
+            await runtime.consume(worker.routes(), group_id=PAYMENTS_GROUP, lanes=settings.payment_lanes)
             sweeper = Sweeper(
-                checkout, db[orders.COLLECTION], db[catalogue.COLLECTION], settings.orphan_grace_s
+                checkout,
+                db[orders.COLLECTION],
+                db[catalogue.COLLECTION],
+                settings.orphan_grace_s,
+                payment_check_s=settings.payment_check_s,
             )
             task = SweeperTask(sweeper, settings.sweep_interval_s)
             await runtime.started(task, task.start)
@@ -75,7 +128,28 @@ def create_app(settings: Settings) -> FastAPI:
     app = service_app(settings, lifespan=lifespan)
     app.state.rollout_rule = settings.rollout_rule
     app.include_router(api.router)
+    app.include_router(api_payments.router)
+    app.include_router(api_refunds.router)
+    app.include_router(api_stripe.router)
     return app
+
+
+async def _forget(
+    buyer_id: str,
+    *,
+    customers_store: MongoAggregateStore,
+    db: Database[dict[str, Any]],
+    checkout: Checkout,
+    gateway: StripeGateway,
+) -> None:
+    await forget_buyer(
+        buyer_id,
+        customers_store=customers_store,
+        orders_of_buyer=partial(_order_ids_of, db),
+        orders_store=checkout.orders,
+        gateway=gateway,
+        now=now(),
+    )
 
 
 async def _wait_for_rules(replica: RulesReplica, timeout_s: float) -> None:

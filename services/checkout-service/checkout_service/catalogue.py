@@ -8,7 +8,11 @@ holds [{order_id, variant_id, quantity, expires_at}] (see holds.py), source_sequ
 Each event is applied through the unit of work with its event_id as the cause, so a redelivered
 event changes nothing; and only when its ``sequence`` is higher than the last one applied to the
 tweet (``source_sequence``), so an older event arriving late is ignored. Holds and sales are
-checkout's own and are never touched by these events. Produces no events.
+checkout's own and are never touched by these events.
+
+Produces StockAvailabilityChanged (checkout.stock.v1, keyed by tweet) whenever a change of the
+tweet (a posting, restock, hold, release or sale) turns a variant sold out (available = supplied
+- held - sold reaches 0) or sellable again, in the same write (``with_availability``).
 """
 
 from __future__ import annotations
@@ -16,10 +20,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from buybutton.events import Event, ProductPriceChanged, ProductRestocked, TweetWithProductPosted
+from buybutton.events import (
+    Event,
+    ProductPriceChanged,
+    ProductRestocked,
+    StockAvailabilityChanged,
+    TweetWithProductPosted,
+)
 from buybutton.unit_of_work import Aggregate, Change
 
 COLLECTION = "catalogue"
+PRODUCER = "checkout-service"
+
+
+def available(state: Mapping[str, Any], variant_id: str) -> int:
+    found = variant(state, variant_id)
+    if found is None:
+        return 0
+    held = sum(int(h["quantity"]) for h in state.get("holds", []) if h["variant_id"] == variant_id)
+    return int(found["supplied"]) - int(found["sold"]) - held
+
+
+def _sold_out(state: Mapping[str, Any] | None) -> dict[str, bool]:
+    known = state or {}
+    return {v["variant_id"]: available(known, v["variant_id"]) <= 0 for v in known.get("variants", [])}
+
+
+def with_availability(tweet: Aggregate, change: Change | None) -> Change | None:
+    """``change`` plus a StockAvailabilityChanged for each variant it turns sold out or back."""
+    if change is None:
+        return None
+    before, after = _sold_out(tweet.state), _sold_out(change.state)
+    events = [
+        StockAvailabilityChanged(
+            tweet_id=tweet.id, correlation_id=tweet.id, producer=PRODUCER, variant_id=variant_id, sold_out=now
+        )
+        for variant_id, now in after.items()
+        if before.get(variant_id, False) != now
+    ]
+    return Change(change.state, [*change.events, *events]) if events else change
 
 
 def is_newer(tweet: Aggregate, event: Event) -> bool:
@@ -36,6 +75,14 @@ def _sequence(tweet: Aggregate, event: Event) -> int:
 
 
 def apply_posted(tweet: Aggregate, event: TweetWithProductPosted) -> Change | None:
+    return with_availability(tweet, _posted(tweet, event))
+
+
+def apply_restocked(tweet: Aggregate, event: ProductRestocked) -> Change | None:
+    return with_availability(tweet, _restocked(tweet, event))
+
+
+def _posted(tweet: Aggregate, event: TweetWithProductPosted) -> Change | None:
     if not is_newer(tweet, event):
         return None
     before = tweet.state or {}
@@ -56,7 +103,7 @@ def apply_posted(tweet: Aggregate, event: TweetWithProductPosted) -> Change | No
     return Change(state)
 
 
-def apply_restocked(tweet: Aggregate, event: ProductRestocked) -> Change | None:
+def _restocked(tweet: Aggregate, event: ProductRestocked) -> Change | None:
     if tweet.state is None or not is_newer(tweet, event):
         return None  # a restock of a tweet not posted here yet: its posting carries the stock
     variants = [

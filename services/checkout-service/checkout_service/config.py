@@ -3,7 +3,7 @@ AUTH_PUBLIC_KEY, ...) plus its own, read from CHECKOUT_* environment variables."
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from buybutton.settings import ServiceSettings
@@ -30,6 +30,24 @@ class Settings(ServiceSettings):
         ge=0,
         le=3_600,
         description="a hold without an order is released this long after its expiry",
+    )
+    vault_url: str = Field(
+        default="http://127.0.0.1:8003", description="vault-service's base URL (CHECKOUT_VAULT_URL)"
+    )
+    service_signing_key: SecretStr = Field(
+        description="Ed25519 private key (PEM) checkout signs its own service tokens with, for the vault"
+    )
+    payment_lanes: int = Field(
+        default=16, ge=1, le=256, description="orders the payment worker pays side by side per instance"
+    )
+    payment_check_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3_600,
+        description="an order still in payment after its hold expired is looked up at Stripe this often",
+    )
+    payment_return_url: str | None = Field(
+        default=None, description="where 3-D Secure sends the buyer back to (on-session payments)"
     )
     rollout_rule: str = Field(default="buy-button", description="the rollout rule that gates the button")
     outbox_idle_s: float = Field(

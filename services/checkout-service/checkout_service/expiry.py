@@ -7,7 +7,10 @@ reason hold_expired, with its released_quantity) and its hold released on the ca
 is missing or ended unpaid is released: an orphan (the instance that held it died before
 creating the order), or the hold of an order whose cancel was cut short before its release. An
 order on its way to payment keeps its hold. The grace keeps a hold whose order is still being
-written from being taken for an orphan.
+written from being taken for an orphan; (3) every order still in payment (confirming, or waiting
+for 3-D Secure) after its hold expired gets a PaymentCheckRequested (reason hold_expired), at
+most once per ``payment_check_s``: the payment worker then asks Stripe, and cancels a 3-D Secure
+the buyer never finished, so no order waits for a webhook that never comes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pymongo.collection import Collection
 from buybutton.faults import is_transient
 from checkout_service.checkout import Checkout
 from checkout_service.holds import expired_holds
+from checkout_service.order_payment import IN_PAYMENT, check_requested
 
 log = structlog.get_logger(__name__)
 BATCH = 200
@@ -35,6 +39,7 @@ ENDED_UNPAID = frozenset({"cancelled", "failed"})
 class Swept:
     expired_orders: int
     orphans_released: int
+    payment_checks: int = 0
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Sweeper:
     orders: Collection[dict[str, Any]]
     catalogue: Collection[dict[str, Any]]
     orphan_grace_s: float
+    payment_check_s: float = 30.0
 
     def sweep_once(self) -> Swept:
         now = self.checkout.clock()
@@ -50,7 +56,23 @@ class Sweeper:
         overdue = self.orders.find({"state": "held", "hold_expires_at": {"$lt": now}}, {"_id": 1})
         for order in overdue.limit(BATCH):
             expired += self.checkout.end_order(order["_id"], "hold_expired", expired_before=now).cancelled_now
-        return Swept(expired, self._release_orphans(now - timedelta(seconds=self.orphan_grace_s)))
+        orphans = self._release_orphans(now - timedelta(seconds=self.orphan_grace_s))
+        return Swept(expired, orphans, self._check_payments(now))
+
+    def _check_payments(self, now: datetime) -> int:
+        checked_before = now - timedelta(seconds=self.payment_check_s)
+        stuck = self.orders.find(
+            {
+                "state": {"$in": sorted(IN_PAYMENT)},
+                "hold_expires_at": {"$lt": now},
+                "$or": [{"check_requested_at": None}, {"check_requested_at": {"$lt": checked_before}}],
+            },
+            {"_id": 1},
+        )
+        asked = 0
+        for order in stuck.limit(BATCH):
+            asked += self.checkout.orders.apply(order["_id"], check_requested("hold_expired", now)).committed
+        return asked
 
     def _release_orphans(self, before: datetime) -> int:
         released = 0
@@ -67,7 +89,7 @@ class Sweeper:
         while not stop.is_set():
             try:
                 swept = await asyncio.to_thread(self.sweep_once)
-                if swept.expired_orders or swept.orphans_released:
+                if swept.expired_orders or swept.orphans_released or swept.payment_checks:
                     log.info("holds swept", **vars(swept))
             except Exception as error:  # the sweeper outlives any one round; the next round retries
                 level = log.warning if is_transient(error) else log.error

@@ -2,18 +2,22 @@
 
 tweet.tweets.v1 (TweetWithProductPosted, ProductRestocked, ProductPriceChanged) → the catalogue
 view (catalogue.py); tweet.merchants.v1 (MerchantProfileChanged) → the merchants' terms
-(merchants.py). Each handler is one unit of work with the event's id as the cause, so a
-redelivery changes nothing; none publishes anything.
+(merchants.py). Each is one unit of work with the event's id as the cause, so a redelivery
+changes nothing; none publishes anything (the catalogue's StockAvailabilityChanged goes through
+its outbox). vault.buyers.v1 (BuyerDataErased) → the buyer's Stripe customer deleted and
+forgotten, and the orders' payment references with it (payment_worker.forget_buyer).
+The payment worker's own routes are in payment_worker.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
 
 from buybutton.events import (
+    BuyerDataErased,
     Event,
     MerchantProfileChanged,
     ProductPriceChanged,
@@ -38,9 +42,22 @@ async def apply_to_view(
     )
 
 
-def routes(*, catalogue_store: AggregateStore, terms_store: AggregateStore) -> Routes:
+def routes(
+    *,
+    catalogue_store: AggregateStore,
+    terms_store: AggregateStore,
+    forget: Callable[[str], Awaitable[None]] | None = None,
+) -> Routes:
     to_catalogue = partial(apply_to_view, store=catalogue_store)
+    erasure: Routes = {}
+    if forget is not None:
+
+        async def on_erased(event: BuyerDataErased) -> None:
+            await forget(event.buyer_id)
+
+        erasure = {BuyerDataErased: on_erased}
     return {
+        **erasure,
         TweetWithProductPosted: partial(to_catalogue, decision=catalogue.apply_posted),
         ProductRestocked: partial(to_catalogue, decision=catalogue.apply_restocked),
         ProductPriceChanged: partial(to_catalogue, decision=catalogue.apply_price_changed),

@@ -1,12 +1,14 @@
 """Stock held for tapped Buys, on the catalogue aggregate of the tweet (catalogue.py), so that
 a hold is one conditional write of the one document that knows the stock.
 
-available = supplied - held - sold, per variant, where held counts every hold not yet released
-(an expired hold still counts until the sweeper releases it, so the stock is never promised
-twice). A hold is marked ``hold:<order_id>`` in the inbox and a release ``release:<order_id>``,
-and both look for the order's hold first, so each happens once however often it is asked for,
-by however many instances. Decisions are pure; SoldOut and UnknownProduct refuse a hold with
-nothing written.
+available = supplied - held - sold, per variant (catalogue.available), where held counts every
+hold not yet released (an expired hold still counts until the sweeper releases it, so the stock
+is never promised twice). A hold is marked ``hold:<order_id>`` in the inbox, a release
+``release:<order_id>`` and a sale (the paid order's hold turned into sold units)
+``sell:<order_id>``; each looks for the order's hold first, so each happens once however often
+it is asked for, by however many instances. Decisions are pure; SoldOut and UnknownProduct
+refuse a hold with nothing written. Each change that turns a variant sold out or back carries
+StockAvailabilityChanged (catalogue.with_availability).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from buybutton.unit_of_work import Aggregate, Change, Decide
-from checkout_service.catalogue import variant
+from checkout_service.catalogue import available, variant, with_availability
 
 
 class UnknownProduct(LookupError):
@@ -33,14 +35,6 @@ def hold_cause(order_id: str) -> str:
 
 def release_cause(order_id: str) -> str:
     return f"release:{order_id}"
-
-
-def available(state: Mapping[str, Any], variant_id: str) -> int:
-    found = variant(state, variant_id)
-    if found is None:
-        return 0
-    held = sum(int(h["quantity"]) for h in state.get("holds", []) if h["variant_id"] == variant_id)
-    return int(found["supplied"]) - int(found["sold"]) - held
 
 
 def hold_of(state: Mapping[str, Any] | None, order_id: str) -> Mapping[str, Any] | None:
@@ -61,7 +55,9 @@ def hold(order_id: str, variant_id: str, quantity: int, expires_at: datetime) ->
             "quantity": quantity,
             "expires_at": expires_at,
         }
-        return Change({**tweet.state, "holds": [*tweet.state.get("holds", []), entry]})
+        return with_availability(
+            tweet, Change({**tweet.state, "holds": [*tweet.state.get("holds", []), entry]})
+        )
 
     return decide
 
@@ -71,7 +67,28 @@ def release(order_id: str) -> Decide:
         if tweet.state is None or hold_of(tweet.state, order_id) is None:
             return None  # released already (or never held)
         holds = [h for h in tweet.state.get("holds", []) if h["order_id"] != order_id]
-        return Change({**tweet.state, "holds": holds})
+        return with_availability(tweet, Change({**tweet.state, "holds": holds}))
+
+    return decide
+
+
+def sell_cause(order_id: str) -> str:
+    return f"sell:{order_id}"
+
+
+def sell(order_id: str) -> Decide:
+    """The order was paid: its held units become sold (available stays as it was)."""
+
+    def decide(tweet: Aggregate) -> Change | None:
+        held = hold_of(tweet.state, order_id)
+        if tweet.state is None or held is None:
+            return None  # sold already (or the hold is gone: nothing left to turn into a sale)
+        holds = [h for h in tweet.state.get("holds", []) if h["order_id"] != order_id]
+        variants = [
+            {**v, "sold": v["sold"] + held["quantity"]} if v["variant_id"] == held["variant_id"] else v
+            for v in tweet.state["variants"]
+        ]
+        return with_availability(tweet, Change({**tweet.state, "holds": holds, "variants": variants}))
 
     return decide
 

@@ -1,7 +1,9 @@
 """What a buyer is shown of an order, and the buyer's order list, newest first, in pages.
 
 A buyer sees the amount (unit price times quantity), never the platform fee or the merchant's
-Stripe account (platform economics), nor the hash of the Idempotency-Key. The list's cursor is
+Stripe account (platform economics), nor the hash of the Idempotency-Key, nor Stripe's
+customer or payment-method ids; the card only as brand and last four digits; 3-D Secure's
+``next_action`` while the order waits for it. The list's cursor is
 opaque to callers: the (created_at, order_id) of the last order shown; one that does not parse
 answers 422.
 """
@@ -24,6 +26,18 @@ from buybutton.money import Money
 Position = tuple[datetime, str]
 
 
+class NextAction(BaseModel):
+    """3-D Secure: finish it with Stripe.js (``client_secret``) or by opening ``redirect_url``."""
+
+    client_secret: str
+    redirect_url: str | None = None
+
+
+class CardShown(BaseModel):
+    brand: str
+    last4: str
+
+
 class OrderView(BaseModel):
     order_id: str
     state: str
@@ -37,6 +51,21 @@ class OrderView(BaseModel):
     hold_expires_at: datetime
     created_at: datetime
     cancel_reason: str | None = None
+    failure_code: str | None = None
+    next_action: NextAction | None = None
+    card: CardShown | None = None
+    refunded: Money | None = None
+
+
+class SavedProfileHint(BaseModel):
+    """What the vault keeps for one tap, masked: enough to recognise, nothing to reuse."""
+
+    card: dict[str, Any] | None
+    ship_to: dict[str, Any] | None
+
+
+class BuyAnswer(OrderView):
+    saved_profile: SavedProfileHint | None = None
 
 
 class OrderPage(BaseModel):
@@ -45,10 +74,10 @@ class OrderPage(BaseModel):
 
 
 def order_view(order_id: str, order: Mapping[str, Any]) -> OrderView:
-    return OrderView(
-        order_id=order_id,
-        **{name: order.get(name) for name in OrderView.model_fields if name != "order_id"},
-    )
+    fields = {name: order.get(name) for name in OrderView.model_fields if name not in ("order_id", "card")}
+    card = order.get("card")
+    shown = CardShown(brand=card["brand"], last4=card["last4"]) if card else None
+    return OrderView(order_id=order_id, card=shown, **fields)
 
 
 def encode_cursor(order: Mapping[str, Any]) -> str:

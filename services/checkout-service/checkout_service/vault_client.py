@@ -1,0 +1,104 @@
+"""checkout-service's calls to vault-service, the only service that holds buyers' addresses and
+saved payment references (encrypted). checkout sends what the buyer gave at confirmation and
+reads back only what paying needs; it keeps none of it.
+
+Calls (service token, audience vault-service, minted by checkout's own key):
+- ``save_order_shipping``: PUT /v1/buyers/{buyer}/orders/{order}/shipping (profiles:write)
+- ``remember``: PATCH /v1/buyers/{buyer}/profile (profiles:write): the saved profile's new parts
+- ``payment_references``: GET /v1/buyers/{buyer}/payment?order_id= (payment:read), for an open
+  order only; ``None`` when the buyer has no saved payment method
+- ``saved_profile``: GET /v1/buyers/{buyer}/saved-profile (profiles:hint): masked card and
+  ship-to, for the one-tap offer; ``None`` when there is none
+
+The vault being away, answering 5xx or 429, or not knowing the order yet (409: its view of
+checkout's topic is behind) raises VaultUnavailable, a transient failure: the caller retries.
+Any other refusal raises VaultRefused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from buybutton.faults import TransientFailure
+
+AUDIENCE = "vault-service"
+AuthHeader = Callable[[str], Mapping[str, str]]
+
+
+class VaultUnavailable(TransientFailure):
+    """The vault could not answer now; the same call later can succeed."""
+
+
+class VaultRefused(Exception):
+    """The vault refused the call (authorisation or input); retrying the same call will not help."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(f"vault answered {status_code}: {detail}")
+        self.status_code = status_code
+
+
+class VaultClient:
+    def __init__(self, base_url: str, auth_header: AuthHeader, *, timeout_s: float = 5.0) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self._auth_header = auth_header
+
+    async def start(self) -> None:
+        """Nothing to open ahead: connections are made on the first call."""
+
+    async def stop(self) -> None:
+        await self._http.aclose()
+
+    async def _call(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        try:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=dict(self._auth_header(AUDIENCE))
+            )
+        except httpx.HTTPError as error:
+            raise VaultUnavailable(f"vault unreachable: {type(error).__name__}") from None
+        if response.status_code >= 500 or response.status_code in (409, 429):
+            raise VaultUnavailable(f"vault answered {response.status_code}")
+        return response
+
+    @staticmethod
+    def _refused(response: httpx.Response) -> VaultRefused:
+        try:
+            detail = str(response.json().get("detail", ""))[:200]
+        except ValueError:
+            detail = ""
+        return VaultRefused(response.status_code, detail)
+
+    async def save_order_shipping(self, buyer_id: str, order_id: str, address: Mapping[str, Any]) -> None:
+        path = f"/v1/buyers/{quote(buyer_id)}/orders/{quote(order_id)}/shipping"
+        response = await self._call("PUT", path, json={"shipping_address": dict(address)})
+        if response.status_code != 204:
+            raise self._refused(response)
+
+    async def remember(self, buyer_id: str, changes: Mapping[str, Any]) -> None:
+        response = await self._call("PATCH", f"/v1/buyers/{quote(buyer_id)}/profile", json=dict(changes))
+        if response.status_code != 204:
+            raise self._refused(response)
+
+    async def payment_references(self, buyer_id: str, order_id: str) -> dict[str, Any] | None:
+        path = f"/v1/buyers/{quote(buyer_id)}/payment"
+        response = await self._call("GET", path, params={"order_id": order_id})
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._refused(response)
+        found: dict[str, Any] = response.json()
+        return found if found.get("default_payment_method_id") else None
+
+    async def saved_profile(self, buyer_id: str) -> dict[str, Any] | None:
+        response = await self._call("GET", f"/v1/buyers/{quote(buyer_id)}/saved-profile")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._refused(response)
+        found: dict[str, Any] = response.json()
+        return found
