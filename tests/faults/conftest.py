@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from faults_support import FIGURES
 from figure_book import Figures
+from shop_support import shop_setup  # noqa: F401  (a fixture)
 
 
 @pytest.fixture

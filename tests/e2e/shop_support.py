@@ -1,0 +1,305 @@
+"""A shop open for a test: vault-service and one or more checkout-service instances as real
+processes on this test's own topics and databases, paying through the fake Stripe under this
+test's own secret key (its webhook pointed at the first checkout instance), with Puddle & Co.'s
+raincoat on sale to US buyers. Tests tap Buy, confirm and wait for an order's state with it.
+
+The services are configured only by environment variables, as in production: checkout signs
+its service tokens to the vault with a key of its own that the vault trusts
+(AUTH_TRUSTED_ISSUERS), and verifies buyers' tokens from the test identity provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import secrets
+import signal
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from checkout_support import GALOSH, GALOSH_TWEET, RAINCOAT_TWEET, posted, publish, rules, terms
+
+from buybutton.auth import TokenIssuer, generate_signing_key
+from devstack.endpoints import Endpoints
+from devstack.fake_stripe.client import FakeStripeAdmin
+from devstack.fake_stripe_fixtures import FakeStripeAccount
+from devstack.service_process import RunningService, running_service
+
+CHECKOUT = "checkout-service"
+VAULT_SCOPES = ("profiles:write", "payment:read", "profiles:hint")
+FIRST_ADDRESS = {
+    "recipient": "Ada Lovelace",
+    "line1": "12 Analytical Row",
+    "city": "Boston",
+    "region": "MA",
+    "postal_code": "02118",
+    "country": "US",
+}
+PAID_OR_LATER = frozenset({"paid", "forwarded", "shipped", "fulfilled", "refunded"})
+ENDED = PAID_OR_LATER | {"failed", "cancelled"}
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    """Everything a shop's processes are started with; ``checkout_env`` starts one more instance."""
+
+    common: dict[str, str]
+    checkout: dict[str, str]
+    vault: dict[str, str]
+
+    def checkout_env(self, **overrides: str) -> dict[str, str]:
+        return {**self.common, **self.checkout, **overrides}
+
+
+def shop_config(
+    *,
+    endpoints_env: Mapping[str, str],
+    prefix: str,
+    unique_name: str,
+    identity_public_key: str,
+    stripe_url: str,
+    stripe_key: str,
+    webhook_secret: str,
+    state_dir: Path,
+    hold_s: float = 600,
+) -> ShopConfig:
+    database = unique_name.replace("-", "_")[:40]
+    private_key, public_key = generate_signing_key()
+    trusted = [
+        {
+            "issuer": CHECKOUT,
+            "public_key": public_key,
+            "kinds": ["service"],
+            "subjects": [CHECKOUT],
+            "scopes": list(VAULT_SCOPES),
+        }
+    ]
+    common = {
+        **endpoints_env,
+        "ENVIRONMENT": "test",
+        "AUTH_PUBLIC_KEY": identity_public_key,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "LOG_LEVEL": "INFO",
+    }
+    vault = {
+        "AUTH_TRUSTED_ISSUERS": json.dumps(trusted),
+        "VAULT_MONGODB_DATABASE": f"{database}_vault",
+        "VAULT_KEYSTORE_PATH": str(state_dir / "vault-keys.sqlite3"),
+        "VAULT_MASTER_KEYS": "1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    checkout = {
+        "CHECKOUT_MONGODB_DATABASE": f"{database}_checkout",
+        "CHECKOUT_SERVICE_SIGNING_KEY": private_key,
+        "CHECKOUT_STRIPE_SECRET_KEY": stripe_key,
+        "CHECKOUT_STRIPE_API_BASE": stripe_url,
+        "CHECKOUT_STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "CHECKOUT_HOLD_S": str(hold_s),
+        "CHECKOUT_SWEEP_INTERVAL_S": "0.2",
+        "CHECKOUT_ORPHAN_GRACE_S": "1",
+        "CHECKOUT_PAYMENT_CHECK_S": "2",
+        "CHECKOUT_RULES_WAIT_S": "30",
+    }
+    return ShopConfig(common, checkout, vault)
+
+
+@dataclass
+class Shop:
+    config: ShopConfig
+    issuer: TokenIssuer
+    stripe: FakeStripeAdmin
+    webhook_secret: str
+    stack: contextlib.ExitStack
+    vault: RunningService
+    checkouts: list[RunningService] = field(default_factory=list)
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    @property
+    def client(self) -> httpx.Client:
+        return self.clients[-1]
+
+    def start_checkout(self) -> httpx.Client:
+        """One more checkout instance (a new member of both its consumer groups); Stripe's
+        webhook then goes to it."""
+        env = self.config.checkout_env(CHECKOUT_VAULT_URL=self.vault.url)
+        service = self.stack.enter_context(running_service(CHECKOUT, env))
+        client = self.stack.enter_context(httpx.Client(base_url=service.url, timeout=30))
+        self.checkouts.append(service)
+        self.clients.append(client)
+        self.stripe.set_webhook(f"{service.url}/v1/stripe/webhook", self.webhook_secret)
+        wait_until_selling(client, self.issuer)
+        return client
+
+    def kill_checkout(self, index: int = -1) -> None:
+        """SIGKILL one instance (no shutdown of any kind) and forget its client."""
+        service = self.checkouts.pop(index)
+        self.clients.pop(index)
+        service.process.send_signal(signal.SIGKILL)
+        service.process.wait(timeout=30)
+
+    def buyer(self, buyer_id: str, country: str | None = "US") -> dict[str, str]:
+        token = self.issuer.mint("buyer", buyer_id, audience=CHECKOUT, country=country)
+        return {"Authorization": f"Bearer {token}"}
+
+    def admin(self, *scopes: str) -> dict[str, str]:
+        token = self.issuer.mint("admin", "admin-grace", audience=CHECKOUT, scopes=scopes)
+        return {"Authorization": f"Bearer {token}"}
+
+    def merchant(self, merchant_id: str) -> dict[str, str]:
+        token = self.issuer.mint("merchant", merchant_id, audience=CHECKOUT)
+        return {"Authorization": f"Bearer {token}"}
+
+    def tap(
+        self,
+        buyer_id: str,
+        key: str,
+        *,
+        quantity: int = 1,
+        tweet_id: str = RAINCOAT_TWEET,
+        variant_id: str = "raincoat-m",
+        client: httpx.Client | None = None,
+    ) -> httpx.Response:
+        body = {"tweet_id": tweet_id, "variant_id": variant_id, "quantity": quantity}
+        headers = {**self.buyer(buyer_id), "Idempotency-Key": key}
+        return (client or self.client).post("/v1/orders", json=body, headers=headers)
+
+    def confirm(
+        self,
+        buyer_id: str,
+        order_id: str,
+        body: Mapping[str, Any],
+        client: httpx.Client | None = None,
+    ) -> httpx.Response:
+        path = f"/v1/orders/{order_id}/confirm"
+        return (client or self.client).post(path, json=dict(body), headers=self.buyer(buyer_id))
+
+    def order(self, buyer_id: str, order_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/v1/orders/{order_id}", headers=self.buyer(buyer_id))
+        response.raise_for_status()
+        found: dict[str, Any] = response.json()
+        return found
+
+    def wait_for(
+        self, buyer_id: str, order_id: str, states: frozenset[str] | set[str], timeout_s: float = 60
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            order = self.order(buyer_id, order_id)
+            if order["state"] in states:
+                return order
+            if time.monotonic() > deadline:
+                raise AssertionError(f"order {order_id} is {order['state']}, not in {sorted(states)}")
+            time.sleep(0.1)
+
+
+def new_card_confirmation(payment_method: str = "pm_card_visa", *, remember: bool = True) -> dict[str, Any]:
+    return {"shipping_address": FIRST_ADDRESS, "payment_method": payment_method, "remember": remember}
+
+
+def stock_events(bootstrap: str, prefix: str, *, stock_m: int = 5, fee_bps: int = 500) -> None:
+    asyncio.run(
+        publish(
+            bootstrap,
+            prefix,
+            rules(),
+            posted(stock_m=stock_m),
+            posted(GALOSH_TWEET, GALOSH),
+            terms(fee_bps=fee_bps),
+            terms(GALOSH),
+        )
+    )
+
+
+def wait_until_selling(client: httpx.Client, issuer: TokenIssuer, timeout_s: float = 60) -> None:
+    """Until checkout's view holds the raincoat and the seller's terms (a probe tap on the
+    sold-out size L answers 409 only then; nothing is held by it)."""
+    token = issuer.mint("buyer", "buyer-probe", audience=CHECKOUT, country="US")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": secrets.token_hex(8)}
+    body = {"tweet_id": RAINCOAT_TWEET, "variant_id": "raincoat-l", "quantity": 1}
+    deadline = time.monotonic() + timeout_s
+    while client.post("/v1/orders", json=body, headers=headers).status_code != 409:
+        if time.monotonic() > deadline:
+            raise AssertionError("checkout never started selling the raincoat")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def open_shop(
+    config: ShopConfig,
+    *,
+    issuer: TokenIssuer,
+    stripe: FakeStripeAdmin,
+    webhook_secret: str,
+    checkout_instances: int = 1,
+) -> Iterator[Shop]:
+    with contextlib.ExitStack() as stack:
+        vault = stack.enter_context(running_service("vault-service", {**config.common, **config.vault}))
+        shop = Shop(config, issuer, stripe, webhook_secret, stack, vault)
+        for _ in range(checkout_instances):
+            shop.start_checkout()
+        yield shop
+
+
+@dataclass(frozen=True)
+class ShopSetup:
+    """What a test needs to open its shop, from the fixtures (``shop_setup``)."""
+
+    config: ShopConfig
+    issuer: TokenIssuer
+    stripe: FakeStripeAdmin
+    webhook_secret: str
+    bootstrap: str
+    prefix: str
+
+    def with_checkout(self, **env: str) -> ShopSetup:
+        """The same shop with checkout started with ``env`` on top (CHECKOUT_HOLD_S=...)."""
+        config = dataclasses.replace(self.config, checkout={**self.config.checkout, **env})
+        return dataclasses.replace(self, config=config)
+
+    def open(self, *, checkout_instances: int = 1, stock_m: int = 5, fee_bps: int = 500) -> Any:
+        stock_events(self.bootstrap, self.prefix, stock_m=stock_m, fee_bps=fee_bps)
+        return open_shop(
+            self.config,
+            issuer=self.issuer,
+            stripe=self.stripe,
+            webhook_secret=self.webhook_secret,
+            checkout_instances=checkout_instances,
+        )
+
+
+@pytest.fixture
+def shop_setup(
+    endpoints: Endpoints,
+    registry_topics: str,
+    unique_name: str,
+    signing_key: tuple[str, str],
+    issuer: TokenIssuer,
+    fake_stripe: FakeStripeAccount,
+    tmp_path: Path,
+    mongo_client: Any,
+) -> Iterator[ShopSetup]:
+    webhook_secret = "whsec_" + secrets.token_hex(24)
+    config = shop_config(
+        endpoints_env=endpoints.as_env(),
+        prefix=registry_topics,
+        unique_name=unique_name,
+        identity_public_key=signing_key[1],
+        stripe_url=fake_stripe.url,
+        stripe_key=fake_stripe.api_key,
+        webhook_secret=webhook_secret,
+        state_dir=tmp_path,
+    )
+    try:
+        yield ShopSetup(
+            config, issuer, fake_stripe.admin, webhook_secret, endpoints.kafka_bootstrap, registry_topics
+        )
+    finally:
+        for name in (config.checkout["CHECKOUT_MONGODB_DATABASE"], config.vault["VAULT_MONGODB_DATABASE"]):
+            mongo_client.drop_database(name)
