@@ -25,8 +25,8 @@ from buybutton.events import BuyClicked, Event, OrderCancelled
 from buybutton.rollout import GateRules
 from buybutton.unit_of_work import Aggregate, Change, InMemoryAggregateStore
 from checkout_service import catalogue, merchants
-from checkout_service.checkout import BuyRequest, Checkout, KeyReused, NotShown, OrderNotFound
 from checkout_service.catalogue import available
+from checkout_service.checkout import BuyRequest, Checkout, KeyReused, NotShown, OrderNotFound
 from checkout_service.holds import SoldOut, UnknownProduct, hold, hold_cause
 from checkout_service.order_states import IllegalTransition
 
