@@ -83,24 +83,30 @@ def declined_by(error: stripe.CardError) -> Declined:
 
 
 def _destination(intent: stripe.PaymentIntent) -> str:
-    transfer = intent.transfer_data
-    if transfer is None:
+    destination = _field(intent.transfer_data, "destination")
+    if destination is None:
         return ""
-    destination = transfer.destination
-    return destination if isinstance(destination, str) else destination.id
+    return destination if isinstance(destination, str) else str(destination.id)
 
 
 def _redirect_url(intent: stripe.PaymentIntent) -> str | None:
-    action = intent.next_action
-    if action is None or action.redirect_to_url is None:
-        return None
-    return action.redirect_to_url.url
+    redirect = _field(intent.next_action, "redirect_to_url")
+    url = _field(redirect, "url")
+    return url if isinstance(url, str) else None
 
 
 def _last_error_code(intent: stripe.PaymentIntent) -> str:
     error = intent.last_payment_error
     if error is None:
         return "requires_payment_method"
-    if error.code == AUTHENTICATION_REQUIRED:
+    code, decline_code = _field(error, "code"), _field(error, "decline_code")
+    if code == AUTHENTICATION_REQUIRED:
         return AUTHENTICATION_REQUIRED
-    return error.decline_code or error.code or "card_declined"
+    return str(decline_code or code or "card_declined")
+
+
+def _field(obj: object, name: str) -> Any:
+    """A field of a Stripe object, None when absent: the SDK raises for a field an answer left out."""
+    if obj is None:
+        return None
+    return getattr(obj, name, None)
