@@ -5,7 +5,8 @@ and the fake Stripe.
 
 Consumes: the caller's idempotency keys (pure functions of the order, so any retry replays
 Stripe's first answer instead of charging again). Produces: payment_outcomes.py values, or one
-of its errors as stripe_errors.py classifies them. Rules kept:
+of its errors as stripe_errors.py classifies them (each request sent through stripe_calls.py).
+Rules kept:
 
 - The SDK never retries (``max_network_retries=0``): the SDK would retry 409s, 5xx and dropped
   connections with its own backoff, hiding slow minutes inside one call and a second decision
@@ -20,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import stripe
 import structlog
@@ -35,12 +34,10 @@ from checkout_service.payment_outcomes import (
     RefundOutcome,
     StripeRefused,
 )
-from checkout_service.stripe_errors import classify, error_code, is_config_error, rate_limit_wait_s
+from checkout_service.stripe_calls import Sleep, StripeCaller
 from checkout_service.stripe_intents import create_parameters, declined_by, outcome_of
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
-Sleep = Callable[[float], Awaitable[None]]
 WEBHOOK_TOLERANCE_S = 300  # Stripe's default: an older signature is a replay
 NO_LONGER_CANCELABLE = "payment_intent_unexpected_state"
 MISSING = "resource_missing"
@@ -63,11 +60,11 @@ class StripeGateway:
         http_client: stripe.HTTPClient | None = None,
     ) -> None:
         self._client = client
-        self._rate_limit_waits = rate_limit_waits
-        self._retry_after_cap_s = retry_after_cap_s
+        self._send = StripeCaller(
+            rate_limit_waits=rate_limit_waits, retry_after_cap_s=retry_after_cap_s, sleep=sleep
+        )
         self._webhook_secret = webhook_secret
         self._webhook_tolerance_s = webhook_tolerance_s
-        self._sleep = sleep
         self._http_client = http_client
 
     @classmethod
@@ -95,7 +92,7 @@ class StripeGateway:
             await self._http_client.close_async()  # type: ignore[no-untyped-call]  # untyped in the SDK
 
     async def ensure_customer(self, *, buyer_ref: str, idempotency_key: str) -> str:
-        customer = await self._call(
+        customer = await self._send(
             "create_customer",
             lambda: self._client.v1.customers.create_async(
                 {"metadata": {"buyer_ref": buyer_ref}}, {"idempotency_key": idempotency_key}
@@ -108,7 +105,7 @@ class StripeGateway:
     ) -> tuple[str, CardDisplay]:
         """Attach what Stripe.js gave to the customer; already this customer's: fine."""
         try:
-            attached = await self._call(
+            attached = await self._send(
                 "attach_payment_method",
                 lambda: self._client.v1.payment_methods.attach_async(
                     payment_method, {"customer": customer_id}, {"idempotency_key": idempotency_key}
@@ -126,7 +123,7 @@ class StripeGateway:
 
     async def pay(self, request: PaymentRequest) -> PaymentOutcome:
         try:
-            intent = await self._call(
+            intent = await self._send(
                 "create_payment_intent",
                 lambda: self._client.v1.payment_intents.create_async(
                     create_parameters(request), {"idempotency_key": request.idempotency_key}
@@ -146,7 +143,7 @@ class StripeGateway:
     async def cancel_payment(self, payment_intent_id: str, *, idempotency_key: str) -> PaymentOutcome:
         """Cancel; when Stripe says it can no longer be (it succeeded meanwhile, say), where it stands."""
         try:
-            intent = await self._call(
+            intent = await self._send(
                 "cancel_payment_intent",
                 lambda: self._client.v1.payment_intents.cancel_async(
                     payment_intent_id, None, {"idempotency_key": idempotency_key}
@@ -182,7 +179,7 @@ class StripeGateway:
         }
         if amount_minor is not None:
             params["amount"] = amount_minor
-        refund = await self._call(
+        refund = await self._send(
             "create_refund",
             lambda: self._client.v1.refunds.create_async(params, {"idempotency_key": idempotency_key}),
         )
@@ -191,7 +188,7 @@ class StripeGateway:
     async def delete_customer(self, customer_id: str) -> None:
         """Gone afterwards, whether deleted now, before, or never there."""
         try:
-            await self._call("delete_customer", lambda: self._client.v1.customers.delete_async(customer_id))
+            await self._send("delete_customer", lambda: self._client.v1.customers.delete_async(customer_id))
         except StripeRefused as refused:
             if refused.code != MISSING:
                 raise
@@ -210,7 +207,7 @@ class StripeGateway:
             raise InvalidWebhook(f"webhook refused: {type(error).__name__}") from error
 
     async def _retrieve_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
-        return await self._call(
+        return await self._send(
             "retrieve_payment_intent",
             lambda: self._client.v1.payment_intents.retrieve_async(payment_intent_id),
         )
@@ -218,7 +215,7 @@ class StripeGateway:
     async def _already_attached(self, payment_method: str, customer_id: str) -> stripe.PaymentMethod | None:
         """The payment method, when an attach was refused because it is this customer's already."""
         try:
-            found = await self._call(
+            found = await self._send(
                 "retrieve_payment_method",
                 lambda: self._client.v1.payment_methods.retrieve_async(payment_method),
             )
@@ -227,51 +224,6 @@ class StripeGateway:
         owner = found.customer
         return found if owner is not None and _id_of(owner) == customer_id else None
 
-    async def _call(self, operation: str, send: Callable[[], Awaitable[T]]) -> T:
-        """``send`` once, again after each 429 (same key) up to the limit; errors classified."""
-        waits = 0
-        while True:
-            try:
-                answer = await send()
-            except stripe.CardError:
-                raise
-            except stripe.RateLimitError as error:
-                if waits >= self._rate_limit_waits:
-                    self._log_failure(operation, error, waits=waits)
-                    raise classify(error) from error
-                waits += 1
-                wait_s = rate_limit_wait_s(error, cap_s=self._retry_after_cap_s)
-                log.info(
-                    "stripe_rate_limited", operation=operation, request_id=error.request_id, wait_s=wait_s
-                )
-                await self._sleep(wait_s)
-                continue
-            except stripe.StripeError as error:
-                self._log_failure(operation, error, waits=waits)
-                raise classify(error) from error
-            log.debug("stripe_answered", operation=operation, request_id=_request_id(answer), waits=waits)
-            return answer
-
-    @staticmethod
-    def _log_failure(operation: str, error: stripe.StripeError, *, waits: int) -> None:
-        fields = {
-            "operation": operation,
-            "request_id": error.request_id,
-            "status": error.http_status,
-            "code": error_code(error),
-            "error": type(error).__name__,
-            "rate_limit_waits": waits,
-        }
-        if is_config_error(error):
-            log.error("stripe_configuration_refused", **fields)
-        else:
-            log.warning("stripe_failed", **fields)
-
 
 def _id_of(reference: str | stripe.Customer) -> str:
     return reference if isinstance(reference, str) else reference.id
-
-
-def _request_id(answer: object) -> str | None:
-    response = getattr(answer, "last_response", None)
-    return getattr(response, "request_id", None)
