@@ -164,6 +164,9 @@ def test_each_service_is_health_checked_on_its_port_and_configured_by_environmen
 def test_checkout_pays_through_stripe_mock(services: dict[str, Any]) -> None:
     checkout = services["checkout-service"]
     assert checkout["environment"].get("STRIPE_API_BASE") == "http://stripe-mock:12111"
+    assert checkout["environment"].get("CHECKOUT_STRIPE_API_BASE") == "http://stripe-mock:12111"
+    assert str(checkout["environment"].get("CHECKOUT_STRIPE_SECRET_KEY")).startswith("sk_test_")
+    assert str(checkout["environment"].get("CHECKOUT_STRIPE_WEBHOOK_SECRET")).startswith("whsec_")
     assert "stripe-mock" in checkout["depends_on"]
 
 

@@ -23,6 +23,8 @@ def test_health_check_names_the_service(spec: ServiceSpec) -> None:
         auth_public_key=generate_signing_key()[1],
         master_keys="1:" + base64.b64encode(b"k" * 32).decode(),  # the vault's; the others ignore it
         keystore_path="never-opened-without-lifespan.sqlite3",  # the vault's too
+        stripe_secret_key="sk_test_health_check",  # checkout's
+        stripe_webhook_secret="whsec_health_check",  # checkout's too
     )
     client = TestClient(create_app(settings))  # no lifespan: the health check needs nothing else
     response = client.get("/healthz")

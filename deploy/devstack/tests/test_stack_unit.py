@@ -1,4 +1,5 @@
-"""The stack's own rules, without starting Kafka: exact stops, clear errors, endpoint sources."""
+"""The stack's own rules, without starting Kafka: exact stops, clear errors, endpoint sources,
+what a platform service is given."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from devstack.components import Kafka, MissingTool
+from devstack.components.service import PLATFORM_SERVICES, PlatformService
 from devstack.config import StackSettings
 from devstack.endpoints import Endpoints
 from devstack.processes import ManagedProcess
@@ -78,3 +80,36 @@ def test_endpoints_come_from_the_environment_all_or_none() -> None:
     assert Endpoints.from_env(full) == Endpoints("k:9092", "mongodb://m/", "http://s:12111")
     with pytest.raises(RuntimeError, match="MONGODB_URL, STRIPE_API_BASE not"):
         Endpoints.from_env({"KAFKA_BOOTSTRAP_SERVERS": "k:9092"})
+
+
+def test_checkout_pays_through_the_fake_stripe_unless_the_shell_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoints = Endpoints(
+        "127.0.0.1:19092",
+        "mongodb://127.0.0.1:27027/",
+        "http://127.0.0.1:12111",
+        "http://127.0.0.1:12113",
+        "whsec_x",
+    )
+    settings = StackSettings(state_dir=tmp_path)
+    services = {spec.name: PlatformService(settings, spec, endpoints) for spec in PLATFORM_SERVICES}
+    checkout, tweets = services["checkout-service"], services["tweet-service"]
+    for name in ("CHECKOUT_STRIPE_API_BASE", "CHECKOUT_STRIPE_SECRET_KEY", "CHECKOUT_STRIPE_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+    by_default = checkout.environment()
+    assert by_default["CHECKOUT_STRIPE_API_BASE"] == "http://127.0.0.1:12113"
+    assert by_default["CHECKOUT_STRIPE_SECRET_KEY"].startswith("sk_test_")
+    assert by_default["CHECKOUT_STRIPE_WEBHOOK_SECRET"] == "whsec_x"
+    assert not any(name.startswith("TWEET_STRIPE") for name in tweets.environment())
+
+    monkeypatch.setenv("CHECKOUT_STRIPE_API_BASE", "")
+    monkeypatch.setenv("CHECKOUT_STRIPE_SECRET_KEY", "sk_test_mine")
+    assert (
+        checkout.environment()["CHECKOUT_STRIPE_API_BASE"],
+        checkout.environment()["CHECKOUT_STRIPE_SECRET_KEY"],
+    ) == (
+        "",
+        "sk_test_mine",
+    )

@@ -38,6 +38,8 @@ class PaymentRequest:
     idempotency_key: str
     metadata: dict[str, str] = field(default_factory=dict)
     return_url: str | None = None  # where 3-D Secure sends the buyer back (on session only)
+    # first purchase with "remember": Stripe sets the card up for later one-tap (off-session) use
+    save_for_off_session: bool = False
 
 
 @dataclass(frozen=True)

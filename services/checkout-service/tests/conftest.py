@@ -1,10 +1,12 @@
 """Fixtures for checkout tests (tokens come from the shared ``issuer`` fixture): the rollout
 rules, Puddle & Co.'s raincoat tweet (5 units of size M) and the merchants' terms put on this
-test's own topics, and the HTTP app running its lifespan on them, served once its view holds
-the raincoat."""
+test's own topics, the fake Stripe under this test's own key, and the HTTP app running its
+lifespan on them, served once its view holds the raincoat."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +16,8 @@ from fastapi.testclient import TestClient
 
 from checkout_service.app import create_app
 from checkout_service.config import Settings
+from devstack.endpoints import FAKE_STRIPE_SIGNING_ENV
+from devstack.fake_stripe_fixtures import FakeStripeAccount
 
 
 @pytest.fixture
@@ -22,9 +26,28 @@ def hold_s() -> float:
 
 
 @pytest.fixture
-def checkout_settings(service_settings: dict[str, str], hold_s: float) -> Settings:
+def stripe_settings(fake_stripe: FakeStripeAccount) -> dict[str, str]:
+    """checkout's Stripe settings for this test: the fake Stripe, under a key of this test's own
+    (its own customers, charges and faults), signing webhooks with the shared secret when the
+    environment names one, else with a secret of this test's own."""
+    return {
+        "stripe_secret_key": fake_stripe.api_key,
+        "stripe_api_base": fake_stripe.url,
+        "stripe_webhook_secret": os.environ.get(FAKE_STRIPE_SIGNING_ENV) or f"whsec_{secrets.token_hex(16)}",
+    }
+
+
+@pytest.fixture
+def checkout_settings(
+    service_settings: dict[str, str], stripe_settings: dict[str, str], hold_s: float
+) -> Settings:
     return Settings(
-        **service_settings, rules_wait_s=20, hold_s=hold_s, sweep_interval_s=0.2, orphan_grace_s=0.5
+        **service_settings,
+        **stripe_settings,
+        rules_wait_s=20,
+        hold_s=hold_s,
+        sweep_interval_s=0.2,
+        orphan_grace_s=0.5,
     )
 
 

@@ -1,7 +1,11 @@
 """One of the platform's own services, run from the workspace as ``python -m <package>`` with
 the stack's endpoints in its environment and ``ENVIRONMENT=development`` (set here, never taken
 from the shell: a service has no default environment), and the files it keeps (the vault's key
-store) under the stack's data folder. Ready when ``GET /healthz`` answers 200."""
+store) under the stack's data folder. A service that pays (checkout) is pointed at the fake
+Stripe by default, under the stack's own test key and with the fake's webhook secret, so a
+person can try declines and 3-D Secure by hand; its <PREFIX>_STRIPE_* variables in the shell
+win (a real test-mode key, an empty API base for Stripe itself). Ready when ``GET /healthz``
+answers 200."""
 
 from __future__ import annotations
 
@@ -24,11 +28,14 @@ class ServiceSpec:
     env_prefix: str
     port: int
     data_files: tuple[tuple[str, str], ...] = ()  # (variable, path under the stack's data folder)
+    pays_through_stripe: bool = False
 
+
+STACK_STRIPE_KEY = "sk_test_devstack"  # the fake keeps each key's account apart: this is the stack's
 
 PLATFORM_SERVICES = (
     ServiceSpec("tweet-service", "tweet_service", "TWEET", 8001),
-    ServiceSpec("checkout-service", "checkout_service", "CHECKOUT", 8002),
+    ServiceSpec("checkout-service", "checkout_service", "CHECKOUT", 8002, pays_through_stripe=True),
     ServiceSpec(
         "vault-service",
         "vault_service",
@@ -58,6 +65,7 @@ class PlatformService(WorkspaceComponent):
     def environment(self) -> dict[str, str]:
         prefix = self.spec.env_prefix
         return {
+            **self._stripe_defaults(),
             **os.environ,
             **self.endpoints.as_env(),
             "ENVIRONMENT": "development",
@@ -65,6 +73,17 @@ class PlatformService(WorkspaceComponent):
             f"{prefix}_HTTP_PORT": str(self.spec.port),
             "AUTH_PUBLIC_KEY": ensure_key_pair(self.settings)[1],
             **{name: str(self.settings.data_dir / path) for name, path in self.spec.data_files},
+        }
+
+    def _stripe_defaults(self) -> dict[str, str]:
+        fake_url, secret = self.endpoints.fake_stripe_api_base, self.endpoints.fake_stripe_webhook_secret
+        if not self.spec.pays_through_stripe or not fake_url or not secret:
+            return {}
+        prefix = self.spec.env_prefix
+        return {
+            f"{prefix}_STRIPE_API_BASE": fake_url,
+            f"{prefix}_STRIPE_SECRET_KEY": STACK_STRIPE_KEY,
+            f"{prefix}_STRIPE_WEBHOOK_SECRET": secret,
         }
 
     def probe(self) -> None:
