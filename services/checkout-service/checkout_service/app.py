@@ -81,7 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.to_thread(ensure_indexes, db)
             app.state.checkout = checkout = build_checkout(db, settings)
             app.state.orders_collection = db[orders.COLLECTION]
-            app.state.gateway = gateway = StripeGateway.from_settings(settings)
+            gateway = StripeGateway.from_settings(settings)
+            app.state.gateway = await runtime.started(gateway, gateway.start)
             tokens = ServiceTokens(
                 settings.service_signing_key.get_secret_value(), issuer=settings.service_name
             )

@@ -154,6 +154,7 @@ class PaymentWorker:
             application_fee_minor=int(fee["amount_minor"]),
             destination_account=str(order["stripe_account_id"]),
             off_session=bool(confirmation["uses_saved_profile"]),
+            save_for_off_session=bool(confirmation["remember"]) and not confirmation["uses_saved_profile"],
             idempotency_key=pay_key(order_id),
             metadata={"order_id": order_id, "merchant_id": str(order["merchant_id"])},
             return_url=None if confirmation["uses_saved_profile"] else self.return_url,

@@ -87,6 +87,12 @@ class StripeGateway:
             http_client=http_client,
         )
 
+    async def start(self) -> None:
+        """Nothing to open ahead: the first call connects (a part of the service runtime)."""
+
+    async def stop(self) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         if self._http_client is not None:
             await self._http_client.close_async()  # type: ignore[no-untyped-call]  # untyped in the SDK

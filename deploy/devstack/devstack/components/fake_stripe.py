@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from devstack.components.base import WorkspaceComponent
+from devstack.components.service import PLATFORM_SERVICES
 from devstack.config import StackSettings
 from devstack.endpoints import FAKE_STRIPE_SIGNING_ENV
 from devstack.processes import ManagedProcess
@@ -51,9 +52,17 @@ class FakeStripe(WorkspaceComponent):
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "devstack.fake_stripe", "--host", self.settings.host]
         command += ["--port", str(self.settings.fake_stripe_port)]
-        if self.settings.fake_stripe_webhook_url:
-            command += ["--webhook-url", self.settings.fake_stripe_webhook_url]
+        command += ["--webhook-url", self.webhook_url]
         return command
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Stripe's events go: DEVSTACK_FAKE_STRIPE_WEBHOOK_URL, by default the local
+        checkout-service's webhook endpoint (``make up`` runs it there; until it does, the fake's
+        deliveries fail and are retried a few times, as Stripe's are)."""
+        checkout = next(s for s in PLATFORM_SERVICES if s.name == "checkout-service")
+        default = f"http://{self.settings.host}:{checkout.port}/v1/stripe/webhook"
+        return self.settings.fake_stripe_webhook_url or default
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, FAKE_STRIPE_SIGNING_ENV: ensure_webhook_secret(self.settings)}
