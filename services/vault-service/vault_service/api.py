@@ -25,7 +25,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from buybutton.auth import Principal, require
 from buybutton.inputs import CardFree
 from vault_service.buyer_profile import BuyerProfileIn, BuyerProfilePatch
-from vault_service.orders import is_open_for, is_paid_by
+from vault_service.order_addresses import read_order_address
+from vault_service.orders import Standing, is_paid_by, standing_of
 from vault_service.profile import ENCRYPTED_FIELDS, PAYMENT_FIELDS, EditsProfile, MaskedProfile, ProfileIn
 from vault_service.vault import Vault
 
@@ -93,7 +94,10 @@ def put_profile(buyer_id: BuyerId, profile: ProfileIn, caller: ProfileWriter, re
 def get_payment_references(
     buyer_id: BuyerId, order_id: OrderId, caller: PaymentReader, request: Request
 ) -> dict[str, Any]:
-    if not is_open_for(vault(request).orders, order_id, buyer_id):
+    standing = standing_of(vault(request).orders, order_id, buyer_id)
+    if standing is Standing.NOT_SEEN:  # checkout may ask before the vault consumed BuyClicked
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="order not known yet")
+    if standing is not Standing.OPEN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not an open order of this buyer")
     stored = vault(request).read(
         buyer_id, PAYMENT_FIELDS, actor=caller, purpose="charge an order", order_id=order_id
@@ -112,12 +116,29 @@ def get_shipping(
 ) -> dict[str, Any]:
     if not is_paid_by(vault(request).orders, order_id, buyer_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not a paid order of this buyer")
+    purpose = "ship an order"
+    address = read_order_address(vault(request), buyer_id, order_id, actor=caller, purpose=purpose)
     consents = vault(request).consents(buyer_id)
-    if consents is None:
-        raise _not_found()
-    fields = ["shipping_addresses"] + (["contact_email"] if consents.share_email_with_merchant else [])
-    stored = vault(request).read(buyer_id, fields, actor=caller, purpose="ship an order", order_id=order_id)
-    if stored is None:
-        raise _not_found()
-    default = next((a for a in stored.values.get("shipping_addresses", []) if a["is_default"]), None)
-    return {"shipping_address": default, "contact_email": stored.values.get("contact_email")}
+    if consents is None:  # no profile: the order's own address, and no contact
+        if address is None:
+            raise _not_found()
+        return {"shipping_address": address, "contact_email": None}
+    fields = ([] if address else ["shipping_addresses"]) + (
+        ["contact_email"] if consents.share_email_with_merchant else []
+    )
+    values: dict[str, Any] = {}
+    if fields:
+        stored = vault(request).read(buyer_id, fields, actor=caller, purpose=purpose, order_id=order_id)
+        if stored is None:
+            raise _not_found()
+        values = stored.values
+    return {
+        "shipping_address": address or _default_address(values.get("shipping_addresses", [])),
+        "contact_email": values.get("contact_email"),
+    }
+
+
+def _default_address(addresses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The profile's default address, as an address to ship to (without its ``is_default``)."""
+    default = next((a for a in addresses if a["is_default"]), None)
+    return None if default is None else {k: v for k, v in default.items() if k != "is_default"}
