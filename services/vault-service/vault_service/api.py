@@ -8,9 +8,14 @@ Buyers (buyer token, subject = buyer id), never payment references (buyer_profil
 Services (service token with scopes):
     PUT /v1/buyers/{buyer_id}/profile             profiles:write   checkout-service (whole profile)
     GET /v1/buyers/{buyer_id}/payment?order_id=   payment:read     checkout-service, and only for an
-                                                                   open order of this buyer
+                                                                   open order of this buyer (409
+                                                                   while the order is not seen yet)
     GET /v1/buyers/{buyer_id}/shipping?order_id=  shipping:read    merchant-relay, and only for an
-                                                                   order this buyer paid
+                                                                   order this buyer paid: the
+                                                                   order's own address, else the
+                                                                   profile's default
+    checkout's purchase endpoints (PATCH profile, one order's address, the saved-profile hint)
+    are in checkout_api.py.
 Orders are the vault's own view of checkout's events (orders.py); any other order answers 403.
 Every decrypted read is audited (who, which buyer, which fields, why); values are never logged.
 A buyer id or order id holding card data answers 422 (never repeated), before anything is read.
