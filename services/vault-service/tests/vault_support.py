@@ -1,6 +1,7 @@
 """Test data and helpers for vault-service tests: planted canary values, master keys made for
 this run, a full profile, a dump of every document for plaintext scans, checkout's order events
-as checkout-service would publish them, and a poll for an HTTP answer (with a deadline)."""
+as checkout-service would publish them, and polls (with a deadline) for an HTTP answer and for
+the vault's view of orders."""
 
 from __future__ import annotations
 
@@ -119,3 +120,13 @@ def answer_once(client: TestClient, path: str, headers: dict[str, str], status: 
         assert time.monotonic() < deadline, f"{path} still answers {response.status_code}: {response.text}"
         time.sleep(0.05)
     return response
+
+
+def wait_for_orders(db: Database[dict[str, Any]], statuses: dict[str, str]) -> None:
+    """Until the vault's view of orders holds each order with its status (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while (
+        seen := {o["_id"]: o["status"] for o in db["orders"].find({"_id": {"$in": list(statuses)}})}
+    ) != statuses:
+        assert time.monotonic() < deadline, f"orders recorded {seen}, not {statuses}"
+        time.sleep(0.05)

@@ -8,9 +8,14 @@ Buyers (buyer token, subject = buyer id), never payment references (buyer_profil
 Services (service token with scopes):
     PUT /v1/buyers/{buyer_id}/profile             profiles:write   checkout-service (whole profile)
     GET /v1/buyers/{buyer_id}/payment?order_id=   payment:read     checkout-service, and only for an
-                                                                   open order of this buyer
+                                                                   open order of this buyer (409
+                                                                   while the order is not seen yet)
     GET /v1/buyers/{buyer_id}/shipping?order_id=  shipping:read    merchant-relay, and only for an
-                                                                   order this buyer paid
+                                                                   order this buyer paid: the
+                                                                   order's own address, else the
+                                                                   profile's default
+    checkout's purchase endpoints (PATCH profile, one order's address, the saved-profile hint)
+    are in checkout_api.py.
 Orders are the vault's own view of checkout's events (orders.py); any other order answers 403.
 Every decrypted read is audited (who, which buyer, which fields, why); values are never logged.
 A buyer id or order id holding card data answers 422 (never repeated), before anything is read.
@@ -25,7 +30,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from buybutton.auth import Principal, require
 from buybutton.inputs import CardFree
 from vault_service.buyer_profile import BuyerProfileIn, BuyerProfilePatch
-from vault_service.orders import is_open_for, is_paid_by
+from vault_service.order_addresses import read_order_address
+from vault_service.orders import Standing, is_paid_by, standing_of
 from vault_service.profile import ENCRYPTED_FIELDS, PAYMENT_FIELDS, EditsProfile, MaskedProfile, ProfileIn
 from vault_service.vault import Vault
 
@@ -93,7 +99,10 @@ def put_profile(buyer_id: BuyerId, profile: ProfileIn, caller: ProfileWriter, re
 def get_payment_references(
     buyer_id: BuyerId, order_id: OrderId, caller: PaymentReader, request: Request
 ) -> dict[str, Any]:
-    if not is_open_for(vault(request).orders, order_id, buyer_id):
+    standing = standing_of(vault(request).orders, order_id, buyer_id)
+    if standing is Standing.NOT_SEEN:  # checkout may ask before the vault consumed BuyClicked
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="order not known yet")
+    if standing is not Standing.OPEN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not an open order of this buyer")
     stored = vault(request).read(
         buyer_id, PAYMENT_FIELDS, actor=caller, purpose="charge an order", order_id=order_id
@@ -112,12 +121,29 @@ def get_shipping(
 ) -> dict[str, Any]:
     if not is_paid_by(vault(request).orders, order_id, buyer_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="not a paid order of this buyer")
+    purpose = "ship an order"
+    address = read_order_address(vault(request), buyer_id, order_id, actor=caller, purpose=purpose)
     consents = vault(request).consents(buyer_id)
-    if consents is None:
-        raise _not_found()
-    fields = ["shipping_addresses"] + (["contact_email"] if consents.share_email_with_merchant else [])
-    stored = vault(request).read(buyer_id, fields, actor=caller, purpose="ship an order", order_id=order_id)
-    if stored is None:
-        raise _not_found()
-    default = next((a for a in stored.values.get("shipping_addresses", []) if a["is_default"]), None)
-    return {"shipping_address": default, "contact_email": stored.values.get("contact_email")}
+    if consents is None:  # no profile: the order's own address, and no contact
+        if address is None:
+            raise _not_found()
+        return {"shipping_address": address, "contact_email": None}
+    fields = ([] if address else ["shipping_addresses"]) + (
+        ["contact_email"] if consents.share_email_with_merchant else []
+    )
+    values: dict[str, Any] = {}
+    if fields:
+        stored = vault(request).read(buyer_id, fields, actor=caller, purpose=purpose, order_id=order_id)
+        if stored is None:
+            raise _not_found()
+        values = stored.values
+    return {
+        "shipping_address": address or _default_address(values.get("shipping_addresses", [])),
+        "contact_email": values.get("contact_email"),
+    }
+
+
+def _default_address(addresses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The profile's default address, as an address to ship to (without its ``is_default``)."""
+    default = next((a for a in addresses if a["is_default"]), None)
+    return None if default is None else {k: v for k, v in default.items() if k != "is_default"}

@@ -2,7 +2,8 @@
 
 The lifespan opens MongoDB and the key store, builds the key ring (without retired versions) and
 the vault, and runs the outbox relay that publishes BuyerProfileSaved / BuyerDataErased and the
-consume loop that keeps the vault's view of orders (BuyClicked, PaymentCaptured, OrderCancelled),
+consume loop that keeps the vault's view of orders (BuyClicked, PaymentCaptured, PaymentFailed,
+OrderCancelled),
 which checkout's payment reads and merchant-relay's shipping reads are checked against.
 """
 
@@ -18,16 +19,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pymongo import MongoClient
 
-from buybutton.events import BuyClicked, OrderCancelled, PaymentCaptured
+from buybutton.events import BuyClicked, OrderCancelled, PaymentCaptured, PaymentFailed
 from buybutton.runtime import ServiceRuntime
 from buybutton.service import service_app
 from buybutton.unit_of_work import MongoAggregateStore
-from vault_service.api import router
+from vault_service import api, checkout_api
 from vault_service.config import Settings
 from vault_service.fields import DecryptionFailed
 from vault_service.keyring import ConfiguredKeyRing, KeyRingError, UnwrapFailed
 from vault_service.keystore import SqliteKeyStore
-from vault_service.orders import record_order_cancelled, record_order_opened, record_order_paid
+from vault_service.orders import (
+    record_order_cancelled,
+    record_order_opened,
+    record_order_paid,
+    record_payment_failed,
+)
 from vault_service.rotation import retired_versions
 from vault_service.vault import Vault
 
@@ -57,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
                     {
                         BuyClicked: partial(record_order_opened, orders=orders),
                         PaymentCaptured: partial(record_order_paid, orders=orders),
+                        PaymentFailed: partial(record_payment_failed, orders=orders),
                         OrderCancelled: partial(record_order_cancelled, orders=orders),
                     }
                 )
@@ -64,7 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
                 yield
 
     app = service_app(settings, lifespan=lifespan)
-    app.include_router(router)
+    app.include_router(api.router)
+    app.include_router(checkout_api.router)
     app.add_exception_handler(DecryptionFailed, _integrity_failure)
     app.add_exception_handler(UnwrapFailed, _integrity_failure)
     app.add_exception_handler(KeyRingError, _integrity_failure)

@@ -1,21 +1,26 @@
 """What a buyer profile holds, as checkout-service writes it and the buyer sees it, and the
-edit any write turns into (buyer_profile.py has what the buyer may send).
+edit any write turns into (buyer_profile.py has what the buyer may send, checkout_profile.py
+what checkout-service sends after a first purchase).
 
 Kept (encrypted, one ciphertext per field): shipping addresses (one default), contact email,
 Stripe customer id and default payment-method id, card brand / last4 / expiry for display.
 Kept in the clear: the consent flags (no personal data). Never: a card number or security code.
 
 A write is a ``ProfileEdit``: the fields it seals anew, the fields it removes, the consent flags
-it sets. Every field it does not name keeps its ciphertext as stored (see vault.py).
+it sets. Every field it does not name keeps its ciphertext as stored (see vault.py). An edit that
+depends on what is stored (``EditsStoredProfile``: adding an address to the list) is decided
+again on the stored fields whenever the write lost a race.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
+from buybutton.addresses import ShippingAddress
 from buybutton.inputs import StrictInput
 
 ENCRYPTED_FIELDS = (
@@ -27,18 +32,6 @@ ENCRYPTED_FIELDS = (
 )
 PAYMENT_FIELDS = ("stripe_customer_id", "default_payment_method_id", "card")
 BUYER_FIELDS = ("shipping_addresses", "contact_email")
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class ShippingAddress(StrictInput):
-    recipient: Text
-    line1: Text
-    line2: Annotated[str, Field(max_length=200)] = ""
-    city: Text
-    region: Annotated[str, Field(max_length=100)] = ""
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
-    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-    is_default: bool = False
 
 
 class CardDisplay(StrictInput):
@@ -48,6 +41,10 @@ class CardDisplay(StrictInput):
     last4: Annotated[str, Field(pattern=r"^\d{4}$")]
     exp_month: int = Field(ge=1, le=12)
     exp_year: int = Field(ge=2000, le=2100)
+
+
+CustomerId = Annotated[str, Field(pattern=r"^cus_[A-Za-z0-9]{1,64}$")]
+PaymentMethodId = Annotated[str, Field(pattern=r"^pm_[A-Za-z0-9_]{1,64}$")]
 
 
 class Consents(StrictInput):
@@ -61,7 +58,8 @@ def _one_default(addresses: list[ShippingAddress]) -> list[ShippingAddress]:
     return addresses
 
 
-Addresses = Annotated[list[ShippingAddress], Field(max_length=10), AfterValidator(_one_default)]
+MAX_ADDRESSES = 10
+Addresses = Annotated[list[ShippingAddress], Field(max_length=MAX_ADDRESSES), AfterValidator(_one_default)]
 
 
 @dataclass(frozen=True)
@@ -86,14 +84,24 @@ class EditsProfile(Protocol):
     def as_edit(self) -> ProfileEdit: ...
 
 
+class EditsStoredProfile(Protocol):
+    """An edit decided on what is stored: ``reads`` names the fields it needs, and ``edit_of``
+    gets them decrypted (those present) on every attempt of the write."""
+
+    @property
+    def reads(self) -> tuple[str, ...]: ...
+
+    def edit_of(self, stored: Mapping[str, Any]) -> ProfileEdit: ...
+
+
 class ProfileIn(StrictInput):
     """A whole profile as checkout-service writes it (scope profiles:write): it replaces every
     field, payment references included."""
 
     shipping_addresses: Addresses = Field(default_factory=list)
     contact_email: EmailStr | None = None
-    stripe_customer_id: Annotated[str, Field(pattern=r"^cus_[A-Za-z0-9]{1,64}$")] | None = None
-    default_payment_method_id: Annotated[str, Field(pattern=r"^pm_[A-Za-z0-9_]{1,64}$")] | None = None
+    stripe_customer_id: CustomerId | None = None
+    default_payment_method_id: PaymentMethodId | None = None
     card: CardDisplay | None = None
     consents: Consents = Field(default_factory=Consents)
 
@@ -104,6 +112,18 @@ class ProfileIn(StrictInput):
     def as_edit(self) -> ProfileEdit:
         dumped = self.model_dump(mode="json", include=set(ENCRYPTED_FIELDS))
         return ProfileEdit.replacing(ENCRYPTED_FIELDS, dumped, self.consents.model_dump())
+
+
+def mask_address(address: Mapping[str, Any]) -> dict[str, Any]:
+    """An address as the buyer's profile shows it: who, which city and country, and the first
+    characters of the street line; never the rest of it or the postal code."""
+    return {
+        "recipient": address["recipient"],
+        "city": address["city"],
+        "country": address["country"],
+        "line1": address["line1"][:3] + "***",
+        "is_default": address["is_default"],
+    }
 
 
 def mask_email(email: str) -> str:
@@ -122,16 +142,7 @@ class MaskedProfile(BaseModel):
 
     @classmethod
     def of(cls, values: dict[str, Any], consents: Consents) -> MaskedProfile:
-        addresses = [
-            {
-                "recipient": a["recipient"],
-                "city": a["city"],
-                "country": a["country"],
-                "line1": a["line1"][:3] + "***",
-                "is_default": a["is_default"],
-            }
-            for a in values.get("shipping_addresses", [])
-        ]
+        addresses = [mask_address(a) for a in values.get("shipping_addresses", [])]
         email = values.get("contact_email")
         return cls(
             shipping_addresses=addresses,

@@ -3,7 +3,8 @@ wrapped by a versioned master key and kept in the key store (keystore.py), apart
 
 Owns (MongoDB): ``profiles`` {_id: buyer_id, key_id, fields: {name: ciphertext}, consents, and
 the unit of work's fields}, ``audit`` (one record per decrypted read), ``retired_master_keys``
-(rotation.py), ``orders`` (orders.py). The key store holds {buyer_id, key_id, master_version,
+(rotation.py), ``orders`` (orders.py), ``order_addresses`` (order_addresses.py: one order's
+address, sealed under the same data key). The key store holds {buyer_id, key_id, master_version,
 wrapped}, one key per buyer at a time.
 Produces, through the profile's outbox (one unit of work per change, so a buyer's events keep
 their order): BuyerProfileSaved, BuyerDataErased.
@@ -18,7 +19,7 @@ Erasure is crypto-shredding: the data key is destroyed first, so every copy of t
 ciphertext anywhere (the database's files and backups) is unreadable from then on; then the
 profile becomes a tombstone {erased_key_ids, erased_at, requested_by} without buyer data,
 carrying BuyerDataErased; then every key the tombstone names is destroyed (a save racing the
-erasure may have stored one before the tombstone).
+erasure may have stored one before the tombstone); then the buyer's order addresses are deleted.
 
 What holds against races, with no transaction across the two stores: a save chooses its key
 after loading the profile and writes only if the profile is still at the version it loaded; an
@@ -35,6 +36,8 @@ buyer's next save uses it, the next erasure destroys it.
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +58,7 @@ from buybutton.unit_of_work import Aggregate, Change, ConcurrentChange, MongoAgg
 from vault_service.fields import new_data_key, seal, unseal
 from vault_service.keyring import MasterKeyRing
 from vault_service.keystore import KeyStore, WrappedKey
-from vault_service.profile import ENCRYPTED_FIELDS, Consents, EditsProfile, ProfileEdit
+from vault_service.profile import ENCRYPTED_FIELDS, Consents, EditsProfile, EditsStoredProfile, ProfileEdit
 from vault_service.rotation import KeyRotation
 
 PRODUCER = "vault-service"
@@ -64,6 +67,35 @@ log = structlog.get_logger(__name__)
 
 class _ChangedMeanwhile(Exception):
     """The profile changed after the save chose its key: choose again."""
+
+
+@dataclass(frozen=True)
+class _AsSent:
+    """An edit that does not depend on what is stored."""
+
+    edit: ProfileEdit
+    reads: tuple[str, ...] = ()
+
+    def edit_of(self, stored: Mapping[str, Any]) -> ProfileEdit:
+        return self.edit
+
+
+def _decrypted(
+    profile: Aggregate, fields: Iterable[str], *, key: WrappedKey, data_key: bytes
+) -> dict[str, Any]:
+    """The named fields of ``profile`` that are sealed under ``key``, decrypted for deciding a
+    write (never returned to a caller); fields under another key were erased."""
+    state = profile.state or {}
+    if state.get("key_id") != key.key_id:
+        return {}
+    sealed = state.get("fields", {})
+    return {
+        name: json.loads(
+            unseal(data_key, bytes(sealed[name]), buyer_id=profile.id, field=name, key_id=key.key_id)
+        )
+        for name in fields
+        if name in sealed
+    }
 
 
 @dataclass(frozen=True)
@@ -84,17 +116,19 @@ class Vault:
         self.audit = db["audit"]
         self.store = MongoAggregateStore(self.profiles)
         self.orders = db["orders"]
+        self.order_addresses = db["order_addresses"]
         self.rotation = KeyRotation(keys, keyring, db["retired_master_keys"])
         self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vault-io")
 
     def ensure_indexes(self) -> None:
         self.audit.create_index([("buyer_id", ASCENDING), ("at", ASCENDING)])
+        self.order_addresses.create_index([("buyer_id", ASCENDING)])
 
     # --- data keys -------------------------------------------------------------------------
-    def _unwrap(self, key: WrappedKey) -> bytes:
+    def unwrap(self, key: WrappedKey) -> bytes:
         return self.keyring.unwrap(key.wrapped, version=key.master_version, buyer_id=key.buyer_id)
 
-    def _key_for_writing(self, profile: Aggregate) -> tuple[WrappedKey, bytes]:
+    def key_for_writing(self, profile: Aggregate) -> tuple[WrappedKey, bytes]:
         """The buyer's data key, created if there is none (concurrent first writers all get the
         one stored first). A key the profile's tombstone names is an erasure's leftover: it is
         destroyed here, as the erasure is about to, and never used."""
@@ -109,15 +143,24 @@ class Vault:
                 if stored == fresh:
                     return stored, candidate
             if stored.key_id not in erased:
-                return stored, self._unwrap(stored)
+                return stored, self.unwrap(stored)
             self.keys.delete(profile.id, stored.key_id)
 
     # --- profiles --------------------------------------------------------------------------
     def save(self, buyer_id: str, profile: EditsProfile, *, actor: Principal, attempts: int = 16) -> None:
-        edit = profile.as_edit()
-        for _ in range(attempts):
+        self.edit(buyer_id, _AsSent(profile.as_edit()), actor=actor, attempts=attempts)
+
+    def edit(
+        self, buyer_id: str, change: EditsStoredProfile, *, actor: Principal, attempts: int = 16
+    ) -> None:
+        """Write ``change``, decided on the fields it reads as stored when the key is chosen;
+        a profile changed meanwhile is loaded again and the change decided again."""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311 (jitter)
             loaded = self.store.load(buyer_id)
-            key, data_key = self._key_for_writing(loaded)
+            key, data_key = self.key_for_writing(loaded)
+            edit = change.edit_of(_decrypted(loaded, change.reads, key=key, data_key=data_key))
             sealed = {
                 name: Binary(
                     seal(
@@ -142,6 +185,29 @@ class Vault:
             return None
         return Consents.model_validate(document["consents"])
 
+    def audit_read(
+        self, buyer_id: str, fields: list[str], *, actor: Principal, purpose: str, order_id: str | None
+    ) -> None:
+        """Record who reads which fields of which buyer, and why, before anything is decrypted."""
+        audit_record = {
+            "_id": card_free(lambda: uuid.uuid4().hex),
+            "at": datetime.now(UTC),
+            "actor": actor.label,
+            "buyer_id": buyer_id,
+            "fields": fields,
+            "purpose": purpose,
+            "order_id": order_id,
+        }
+        self.audit.insert_one(audit_record)
+        log.info(
+            "decrypted read",
+            buyer_id=buyer_id,
+            actor=actor.label,
+            fields_read=fields,
+            purpose=purpose,
+            order_id=order_id,
+        )
+
     def read(
         self,
         buyer_id: str,
@@ -155,31 +221,16 @@ class Vault:
         alongside the two lookups (three at once), and nothing is returned unless it was
         written. None: no profile, or erased, or sealed under a key an erasure has destroyed."""
         wanted = [f for f in fields if f in ENCRYPTED_FIELDS]
-        audit_record = {
-            "_id": card_free(lambda: uuid.uuid4().hex),
-            "at": datetime.now(UTC),
-            "actor": actor.label,
-            "buyer_id": buyer_id,
-            "fields": wanted,
-            "purpose": purpose,
-            "order_id": order_id,
-        }
-        audited = self._io.submit(self.audit.insert_one, audit_record)
+        audited = self._io.submit(
+            self.audit_read, buyer_id, wanted, actor=actor, purpose=purpose, order_id=order_id
+        )
         key_lookup = self._io.submit(self.keys.get, buyer_id)
         document = self.profiles.find_one({"_id": buyer_id}, {"key_id": 1, "fields": 1, "consents": 1})
         audited.result()
         key = key_lookup.result()
-        log.info(
-            "decrypted read",
-            buyer_id=buyer_id,
-            actor=actor.label,
-            fields_read=wanted,
-            purpose=purpose,
-            order_id=order_id,
-        )
         if document is None or key is None or document.get("key_id") != key.key_id:
             return None
-        data_key = self._unwrap(key)
+        data_key = self.unwrap(key)
         sealed = document.get("fields", {})
         values = {
             name: json.loads(
@@ -199,10 +250,13 @@ class Vault:
             destroyed = frozenset({key.key_id})
         decide = partial(_erased, destroyed=destroyed, requested_by=actor.label, at=datetime.now(UTC))
         outcome = self.store.apply(buyer_id, decide)
-        if not outcome.committed:
-            return False
         for key_id in erased_key_ids(outcome.aggregate.state) - destroyed:
             self.keys.delete(buyer_id, key_id)  # stored by a save that the tombstone overwrote
+        # only once every key is destroyed: an order address written meanwhile removes itself
+        # when its key is gone (order_addresses.py), or is written before this and removed here
+        self.order_addresses.delete_many({"buyer_id": buyer_id})
+        if not outcome.committed:
+            return False
         log.info("buyer data erased", buyer_id=buyer_id, actor=actor.label)
         return True
 

@@ -38,6 +38,9 @@ ENDPOINTS = [
     ("PUT", "/v1/buyers/buyer-ada/profile"),
     ("GET", "/v1/buyers/buyer-ada/payment?order_id=o-1"),
     ("GET", "/v1/buyers/buyer-ada/shipping?order_id=o-1"),
+    ("PATCH", "/v1/buyers/buyer-ada/profile"),
+    ("PUT", "/v1/buyers/buyer-ada/orders/o-1/shipping"),
+    ("GET", "/v1/buyers/buyer-ada/saved-profile"),
 ]
 
 

@@ -1,7 +1,8 @@
 """A service reads a buyer's data only for an order of that buyer, as the vault's own view of
 checkout's events knows it: payment references (checkout-service, scope payment:read) for an
-order that is open (BuyClicked seen, neither paid nor cancelled), a shipping address
-(merchant-relay) for an order that is paid. The view ends the same whatever order the events
+order that is open (BuyClicked seen, neither paid, failed nor cancelled; an order not seen yet
+answers 409 so that checkout asks again), a shipping address (merchant-relay) for an order that
+is paid. The view ends the same whatever order the events
 arrive in (a dead letter replayed later), and a redelivered event changes nothing."""
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pymongo.database import Database
-from vault_support import answer_once, bearer, checkout_event, full_profile, publish
+from vault_support import answer_once, bearer, checkout_event, full_profile, publish, wait_for_orders
 
 from buybutton.auth import TokenIssuer
-from buybutton.events import BuyClicked, Event, OrderCancelled, PaymentCaptured
+from buybutton.events import BuyClicked, Event, OrderCancelled, PaymentCaptured, PaymentFailed
 from buybutton.unit_of_work import MongoAggregateStore
 from vault_service.config import Settings
 from vault_service.orders import (
+    Standing,
     is_open_for,
     is_paid_by,
     record_order_cancelled,
     record_order_opened,
     record_order_paid,
+    record_payment_failed,
+    standing_of,
 )
 
 AUD = "vault-service"
@@ -38,7 +42,7 @@ def payment(order_id: str, buyer_id: str = "buyer-ada") -> str:
 
 
 def test_payment_references_only_for_an_open_order_of_that_buyer(
-    client: TestClient, issuer: TokenIssuer, vault_settings: Settings
+    client: TestClient, issuer: TokenIssuer, vault_settings: Settings, mongo_client: Any
 ) -> None:
     checkout = service(issuer, "checkout-service", "payment:read")
     relay = service(issuer, "merchant-relay", "shipping:read")
@@ -46,21 +50,26 @@ def test_payment_references_only_for_an_open_order_of_that_buyer(
         client.put("/v1/buyers/buyer-ada/profile", headers=checkout, json=full_profile()).status_code == 204
     )
 
-    never_ordered = client.get(payment("order-invented"), headers=checkout)
-    assert never_ordered.status_code == 403 and "not an open order of this buyer" in never_ordered.text
+    not_seen_yet = client.get(payment("order-ada"), headers=checkout)
+    assert not_seen_yet.status_code == 409 and not_seen_yet.json() == {"detail": "order not known yet"}
 
     publish(
         vault_settings,
         checkout_event(BuyClicked, "order-bob", "buyer-bob"),
-        checkout_event(BuyClicked, "order-ada"),
         checkout_event(BuyClicked, "order-ada-cancelled"),
         checkout_event(OrderCancelled, "order-ada-cancelled"),
+        checkout_event(BuyClicked, "order-ada-declined"),
+        checkout_event(PaymentFailed, "order-ada-declined"),
+        checkout_event(BuyClicked, "order-ada"),
     )
     opened = answer_once(client, payment("order-ada"), checkout, 200).json()
     assert opened["default_payment_method_id"].startswith("pm_Canary")
+    statuses = {"order-bob": "open", "order-ada-cancelled": "cancelled", "order-ada-declined": "failed"}
+    wait_for_orders(mongo_client[vault_settings.database_name], statuses)
     answers = {
         "bob's open order, ada's references": client.get(payment("order-bob"), headers=checkout).status_code,
         "ada's cancelled order": client.get(payment("order-ada-cancelled"), headers=checkout).status_code,
+        "ada's declined order": client.get(payment("order-ada-declined"), headers=checkout).status_code,
         "ada's open order, shipping": client.get(
             "/v1/buyers/buyer-ada/shipping?order_id=order-ada", headers=relay
         ).status_code,
@@ -78,6 +87,7 @@ def apply(*events: Event, orders: MongoAggregateStore) -> None:
         BuyClicked: record_order_opened,
         PaymentCaptured: record_order_paid,
         OrderCancelled: record_order_cancelled,
+        PaymentFailed: record_payment_failed,
     }
 
     async def run() -> None:
@@ -97,13 +107,23 @@ def apply(*events: Event, orders: MongoAggregateStore) -> None:
         (["BuyClicked", "OrderCancelled", "PaymentCaptured"], "paid"),
         (["PaymentCaptured", "OrderCancelled", "BuyClicked"], "paid"),
         (["BuyClicked"], "open"),
+        (["BuyClicked", "PaymentFailed"], "failed"),
+        (["PaymentFailed", "BuyClicked"], "failed"),
+        (["BuyClicked", "PaymentFailed", "OrderCancelled"], "cancelled"),
+        (["OrderCancelled", "PaymentFailed", "BuyClicked"], "cancelled"),
+        (["PaymentFailed", "PaymentCaptured", "BuyClicked"], "paid"),
     ],
 )
 def test_the_view_ends_the_same_in_any_order_of_arrival_and_redelivery_changes_nothing(
     mongo_db: Database[dict[str, Any]], arrivals: list[str], status: str
 ) -> None:
     orders = MongoAggregateStore(mongo_db["orders"])
-    kinds = {"BuyClicked": BuyClicked, "PaymentCaptured": PaymentCaptured, "OrderCancelled": OrderCancelled}
+    kinds: dict[str, type[Event]] = {
+        "BuyClicked": BuyClicked,
+        "PaymentCaptured": PaymentCaptured,
+        "OrderCancelled": OrderCancelled,
+        "PaymentFailed": PaymentFailed,
+    }
     events = [checkout_event(kinds[name], "order-ada") for name in arrivals]
     apply(*events, orders=orders)
     first = mongo_db["orders"].find_one({"_id": "order-ada"})
@@ -114,3 +134,5 @@ def test_the_view_ends_the_same_in_any_order_of_arrival_and_redelivery_changes_n
     assert is_open_for(mongo_db["orders"], "order-ada", "buyer-ada") == (status == "open")
     assert is_paid_by(mongo_db["orders"], "order-ada", "buyer-ada") == (status == "paid")
     assert not is_open_for(mongo_db["orders"], "order-ada", "buyer-bob")
+    assert standing_of(mongo_db["orders"], "order-ada", "buyer-bob") is Standing.OTHER_BUYER
+    assert standing_of(mongo_db["orders"], "order-never-seen", "buyer-ada") is Standing.NOT_SEEN

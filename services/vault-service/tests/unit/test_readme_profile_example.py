@@ -1,6 +1,8 @@
-"""The vault README's examples of a buyer saving and patching a profile are what the API takes
-and answers, its statement about ``is_default`` is the code's (exactly one default, also for a
-single address), and so is its statement that a buyer's body naming a payment field is refused."""
+"""The vault README's examples of a buyer saving and patching a profile, and of checkout storing
+an order's address, patching a profile and reading the saved-profile hint, are what the API
+takes and answers; its statement about ``is_default`` is the code's (exactly one default, also
+for a single address), and so is its statement that a buyer's body naming a payment field is
+refused."""
 
 from __future__ import annotations
 
@@ -13,16 +15,23 @@ import pytest
 from pydantic import ValidationError
 
 from vault_service.buyer_profile import BuyerProfileIn, BuyerProfilePatch
-from vault_service.profile import MaskedProfile
+from vault_service.checkout_api import OrderShippingIn
+from vault_service.checkout_profile import CheckoutProfilePatch
+from vault_service.profile import MaskedProfile, mask_address
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
+def bodies_under(heading: str) -> list[dict[str, Any]]:
+    """The JSON bodies (``-d '...'``) of the README's section ``heading``, up to the next heading."""
+    section = re.split(r"\n##+ ", README.read_text().split(f"### {heading}", 1)[1], maxsplit=1)[0]
+    return [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'\n", section, re.DOTALL)]
+
+
 def example_bodies() -> list[dict[str, Any]]:
-    section = README.read_text().split("### Saving a profile", 1)[1].split("\n## ", 1)[0]
-    bodies = re.findall(r"-d '(\{.*?\})'\n", section, re.DOTALL)
+    bodies = bodies_under("Saving a profile")
     assert len(bodies) == 2, "the README's PUT and PATCH example bodies were not found"
-    return [json.loads(body) for body in bodies]
+    return bodies
 
 
 def example_body() -> dict[str, Any]:
@@ -67,3 +76,25 @@ def test_a_payment_field_in_a_buyers_body_is_refused_naming_it_as_the_readme_say
         with pytest.raises(ValidationError) as refused:
             model.model_validate({**example_body(), field: None})
         assert [(e["loc"], stated in e["msg"]) for e in refused.value.errors()] == [((field,), True)]
+
+
+def test_the_readme_checkout_examples_are_accepted_and_the_hint_is_what_it_shows() -> None:
+    order_address, first_purchase = bodies_under("What checkout-service writes and reads at a purchase")
+    OrderShippingIn.model_validate(order_address)
+    patch = CheckoutProfilePatch.model_validate(first_purchase)
+    edit = patch.edit_of({})
+    assert sorted(edit.values) == [
+        "card",
+        "contact_email",
+        "default_payment_method_id",
+        "shipping_addresses",
+        "stripe_customer_id",
+    ]
+    assert edit.consents == {"remember_me": True}
+    shown = README.read_text().split("# the next Buy answer", 1)[1].split("```", 1)[0]
+    answer = json.loads(" ".join(line.lstrip("# ") for line in shown.splitlines()[2:]))
+    assert answer == {
+        "card": first_purchase["card"],
+        "ship_to": mask_address(edit.values["shipping_addresses"][0]),
+        "has_payment_method": True,
+    }
