@@ -2,9 +2,10 @@
 
 The lifespan opens MongoDB (pymongo's threaded client for the store, its asyncio client for
 the buyers' timeline read) and the catalogue, starts the local replica of the compacted rollout
-topic (the gate is decided in-process from it) and the outbox relay that publishes
-TweetWithProductPosted, ProductRestocked and ProductPriceChanged to the tweets topic and
-MerchantProfileChanged to the merchants topic. Merchant tokens are signed with the service's
+topic (the gate is decided in-process from it), the consume loop that takes checkout's
+sold-out flags from ``checkout.stock.v1`` onto the tweets (``stock``), and the outbox relay
+that publishes TweetWithProductPosted, ProductRestocked and ProductPriceChanged to the tweets
+topic and MerchantProfileChanged to the merchants topic. Merchant tokens are signed with the service's
 own key (``merchant_tokens``), when one is configured.
 """
 
@@ -24,6 +25,7 @@ from tweet_service import api_merchants, api_timeline, api_tokens, api_tweets
 from tweet_service.config import Settings
 from tweet_service.merchant_tokens import MerchantTokens
 from tweet_service.merchants import Merchants
+from tweet_service.stock import routes
 from tweet_service.timeline_reads import TimelineReads
 from tweet_service.tweets import Tweets
 
@@ -44,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
             await runtime.outbox_relay(
                 [tweets.collection, merchants.merchants], idle_interval_s=settings.outbox_idle_s
             )
+            await runtime.consume(routes(tweets=tweets.store))
             app.state.health_problem = runtime.health_problem
             await _wait_for_rules(replica, settings.rules_wait_s)
             yield
