@@ -13,6 +13,13 @@ envelope's ``Identifier``, 1-128 characters of ``A-Za-z0-9_.:-``, and no card nu
 that an id can stand in events, Kafka keys and documents as it is); any claim, name or value,
 that holds card data; and an ``exp`` more than ``max_lifetime_s`` (AUTH_MAX_TOKEN_LIFETIME_S)
 ahead, so a stolen token cannot be minted to live for ever.
+
+Who may sign: the identity provider (``AUTH_PUBLIC_KEY``, issuer ``AUTH_ISSUER``) for every kind,
+and each trusted issuer (``AUTH_TRUSTED_ISSUERS``, see ``buybutton.trusted_issuers``) within its
+allowance: its kinds, its subjects if it names any, at most its scopes. The token's ``iss`` is
+read unverified only to choose the key; the token is then verified with that key and that
+issuer, and only then held to the issuer's allowance. A token outside it is invalid (401), like
+one naming an issuer nobody trusts.
 """
 
 from __future__ import annotations
@@ -65,6 +72,35 @@ class Principal:
 
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, or not for this audience."""
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer besides the identity provider whose tokens are accepted, within an allowance:
+    only ``kinds``, only ``subjects`` (None: any principal id), at most ``scopes``."""
+
+    name: str
+    public_key_pem: str
+    kinds: frozenset[TokenKind]
+    scopes: frozenset[str] = frozenset()
+    subjects: frozenset[str] | None = None
+
+    def refusal(self, principal: Principal) -> str | None:
+        """Why this issuer may not vouch for ``principal``; None when it may."""
+        if principal.kind not in self.kinds:
+            return f"{self.name} may not issue {principal.kind} tokens"
+        if self.subjects is not None and principal.subject not in self.subjects:
+            return f"{self.name} may not issue tokens for this subject"
+        if not principal.scopes <= self.scopes:
+            return f"{self.name} may not grant {' '.join(sorted(principal.scopes - self.scopes))}"
+        return None
+
+
+def _public_key(pem: str, setting: str) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{setting} must be an Ed25519 public key (PEM)")
+    return key
 
 
 def generate_signing_key() -> tuple[str, str]:
@@ -120,7 +156,8 @@ class TokenIssuer:
 
 
 class TokenVerifier:
-    """Checks signature, issuer, audience and expiry, then reads the principal."""
+    """Checks signature, issuer, audience and expiry, then reads the principal; a token of a
+    trusted issuer must also stay within that issuer's allowance."""
 
     def __init__(
         self,
@@ -130,41 +167,56 @@ class TokenVerifier:
         issuer: str = DEFAULT_ISSUER,
         leeway_s: int = 5,
         max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S,
+        trusted: Iterable[TrustedIssuer] = (),
     ) -> None:
-        key = serialization.load_pem_public_key(public_key_pem.encode())  # parsed once
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError("AUTH_PUBLIC_KEY must be an Ed25519 public key (PEM)")
-        self._key = key
         self.audience = audience
         self.issuer = issuer
         self.leeway_s = leeway_s
         self.max_lifetime_s = max_lifetime_s
+        self._keys: dict[str, Ed25519PublicKey] = {issuer: _public_key(public_key_pem, "AUTH_PUBLIC_KEY")}
+        self._trusted: dict[str, TrustedIssuer] = {}
+        for other in trusted:
+            if other.name in self._keys:
+                raise ValueError(f"issuer {other.name!r} is named twice among the trusted issuers")
+            self._keys[other.name] = _public_key(other.public_key_pem, "AUTH_TRUSTED_ISSUERS' public_key")
+            self._trusted[other.name] = other
 
     def verify(self, token: str) -> Principal:
+        claimed = self._claimed_issuer(token)
+        key = self._keys.get(claimed)
+        if key is None:
+            raise InvalidToken("no trusted issuer of that name")
         try:
             claims = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
-                issuer=self.issuer,
+                issuer=claimed,
                 leeway=self.leeway_s,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(type(error).__name__) from None
         self._check_claims(claims)
-        kind = claims.get("kind")
-        if kind not in get_args(TokenKind):
-            raise InvalidToken("unknown token kind")
-        kind = cast(TokenKind, kind)
-        country = claims.get("country")
-        return Principal(
-            kind=kind,
-            subject=str(claims["sub"]),
-            scopes=frozenset(str(claims.get("scope", "")).split()),
-            country=country if isinstance(country, str) else None,
-        )
+        principal = _principal_of(claims)
+        allowance = self._trusted.get(claimed)
+        refusal = allowance.refusal(principal) if allowance is not None else None
+        if refusal is not None:
+            raise InvalidToken(refusal)
+        return principal
+
+    @staticmethod
+    def _claimed_issuer(token: str) -> str:
+        """The ``iss`` the token claims, read without verifying anything: it only chooses the
+        key that the whole token is then verified with."""
+        try:
+            claimed = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError as error:
+            raise InvalidToken(type(error).__name__) from None
+        if not isinstance(claimed, str):
+            raise InvalidToken("the token names no issuer")
+        return claimed
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         if not is_principal_id(claims["sub"]):
@@ -174,6 +226,19 @@ class TokenVerifier:
             raise InvalidToken("the token lives longer than AUTH_MAX_TOKEN_LIFETIME_S")
         if find_card_data(claims) is not None:
             raise InvalidToken("a claim holds card data")
+
+
+def _principal_of(claims: dict[str, Any]) -> Principal:
+    kind = claims.get("kind")
+    if kind not in get_args(TokenKind):
+        raise InvalidToken("unknown token kind")
+    country = claims.get("country")
+    return Principal(
+        kind=cast(TokenKind, kind),
+        subject=str(claims["sub"]),
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+        country=country if isinstance(country, str) else None,
+    )
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -109,6 +109,7 @@ def service_app(settings: ServiceSettings, **fastapi_options: Any) -> FastAPI:
             audience=settings.service_name,
             issuer=settings.auth_issuer,
             max_lifetime_s=settings.auth_max_token_lifetime_s,
+            trusted=settings.trusted_issuers,
         )
 
     @app.get("/healthz", tags=["operations"], summary="Liveness; public", response_model=None)

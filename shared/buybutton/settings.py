@@ -8,14 +8,21 @@ test, and pass them on.
 ``ENVIRONMENT`` has no default: what is safe in development (the vault's development key ring,
 for one) must never be what a deployment gets by forgetting a variable, so a service started
 without it refuses to start. The local stack sets ``development``, the tests ``test``.
+
+Who is trusted to sign callers' tokens: the identity provider (``AUTH_PUBLIC_KEY``,
+``AUTH_ISSUER``) and the issuers in ``AUTH_TRUSTED_ISSUERS`` within their allowances
+(``buybutton.trusted_issuers``), checked here at start-up.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from buybutton.auth import TrustedIssuer
+from buybutton.trusted_issuers import TrustedIssuerSpec, check_names
 
 Environment = Literal["development", "test", "staging", "production"]
 
@@ -58,6 +65,21 @@ class PlatformSettings(BaseSettings):
         validation_alias=_platform("AUTH_MAX_TOKEN_LIFETIME_S"),
         description="a token whose exp lies further ahead is refused (401)",
     )
+    auth_trusted_issuers: list[TrustedIssuerSpec] = Field(
+        default_factory=list,
+        validation_alias=_platform("AUTH_TRUSTED_ISSUERS"),
+        description="JSON list of the issuers besides the identity provider whose tokens are "
+        "accepted, each within its kinds, subjects and scopes (buybutton.trusted_issuers)",
+    )
+
+    @model_validator(mode="after")
+    def _trusted_issuers_have_own_names(self) -> PlatformSettings:
+        check_names(self.auth_trusted_issuers, identity_issuer=self.auth_issuer)
+        return self
+
+    @property
+    def trusted_issuers(self) -> list[TrustedIssuer]:
+        return [spec.trusted() for spec in self.auth_trusted_issuers]
 
 
 class ServiceSettings(PlatformSettings):

@@ -223,3 +223,14 @@ def test_the_service_dockerfile_installs_and_runs_only_the_service_it_is_given()
 def test_each_service_command_is_its_own_console_script(service_dir: Path) -> None:
     script, _, _ = _service_facts(service_dir)
     assert script == service_dir.name, "the image links /app/service to the script named SERVICE"
+
+
+def test_the_services_that_sign_or_trust_get_their_keys_and_trust(services: dict[str, Any]) -> None:
+    """What `eval "$(devstack keys)"` exports reaches the right service under the right name."""
+    assert "TWEET_MERCHANT_TOKEN_SIGNING_KEY" in services["tweet-service"]["environment"]
+    checkout = services["checkout-service"]["environment"]
+    assert "CHECKOUT_SERVICE_SIGNING_KEY" in checkout
+    assert "AUTH_TRUSTED_ISSUERS" in checkout
+    assert "AUTH_TRUSTED_ISSUERS" in services["vault-service"]["environment"]
+    for other in ("rollout-service", "merchant-relay", "tweet-service"):
+        assert "AUTH_TRUSTED_ISSUERS" not in services[other]["environment"], other

@@ -2,8 +2,9 @@
 order, run by bash against rollout-service and tweet-service running as processes (TWEET and
 ROLLOUT, the variables the README itself uses, point at them; ``.venv/bin/devstack token`` mints
 with an identity of this test's own, which the services verify), end with a timeline whose
-tweet shows ``buy_button: true``. And the services, over the wire, refuse a 5 MB body with 413,
-by Content-Length and chunked."""
+tweet shows ``buy_button: true``, having exchanged the merchant's API key for a merchant token
+on the way (tweet-service signs with the key the local stack gives it). And the services, over
+the wire, refuse a 5 MB body with 413, by Content-Length and chunked."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pymongo import MongoClient
 
 from devstack.config import REPO_ROOT, StackSettings
 from devstack.endpoints import Endpoints
-from devstack.identity import ensure_key_pair
+from devstack.identity import ensure_key_pair, service_trust
 from devstack.service_process import RunningService, running_service
 from devstack.topics import registry_topics_under
 
@@ -56,12 +57,14 @@ def services(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
     """rollout-service and tweet-service as processes on topics, databases and an identity of
     this module's own; the identity's state folder is what ``devstack token`` is pointed at."""
     state_dir = tmp_path_factory.mktemp("devstack-state")
-    public_key = ensure_key_pair(StackSettings(state_dir=state_dir))[1]
+    stack = StackSettings(state_dir=state_dir)
+    public_key = ensure_key_pair(stack)[1]
     name = f"readme-{uuid.uuid4().hex[:10]}"
     database = name.replace("-", "_")
     env = {
         **endpoints.as_env(),
         "AUTH_PUBLIC_KEY": public_key,
+        **service_trust(stack, "tweet-service"),  # its merchant token key, as the local stack gives it
         "KAFKA_TOPIC_PREFIX": f"{name}.",
         "LOG_LEVEL": "WARNING",
         "ROLLOUT_MONGODB_DATABASE": f"{database}_rollout",
@@ -106,6 +109,8 @@ def test_the_readme_walkthrough_ends_with_a_buy_button(services: dict[str, Any])
     printed = json_values(ran.stdout)
     print(f"the walkthrough printed {len(printed)} JSON values; the last: {printed[-1]}")
     assert printed[-1]["buy_button"] is True, ran.stdout
+    issued = [v for v in printed if isinstance(v, dict) and v.get("token_type") == "Bearer"]
+    assert [v["audience"] for v in issued] == ["checkout-service"], "the merchant token block printed"
     assert printed[-1]["text"] == "The Puddle raincoat, buyable right here."
 
 

@@ -6,6 +6,8 @@ devstack up --services   the same, then the five platform services (ports 8001-8
 devstack down      stop what the stack started, services included
 devstack status    what runs, where, and whether it answers
 devstack env       the endpoints as shell exports (eval "$(devstack env)")
+devstack keys      the stack's keys and trust as shell exports, for docker compose
+devstack token KIND SUBJECT --audience SERVICE   a token signed by the development identity
 devstack run CMD   run CMD against the stack, starting it first and stopping afterwards
                    whatever this call started
 devstack scan-cards   look for card numbers in every file of the stack's data and log folders
@@ -15,6 +17,7 @@ devstack scan-cards   look for card numbers in every file of the stack's data an
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from datetime import timedelta
@@ -31,7 +34,7 @@ from devstack.components import MissingTool
 from devstack.components.base import InstallFailed
 from devstack.config import StackSettings
 from devstack.endpoints import KAFKA_ENV
-from devstack.identity import issuer
+from devstack.identity import compose_exports, issuer
 from devstack.stack import Stack, StackError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -86,6 +89,13 @@ def env() -> None:
     """Print the endpoints as shell exports."""
     for name, value in _stack().endpoints().as_env().items():
         print(f"export {name}={value}")
+
+
+@app.command()
+def keys() -> None:
+    """Print the stack's keys and trust as shell exports, for docker compose: eval "$(devstack keys)"."""
+    for name, value in compose_exports(StackSettings()).items():
+        print(f"export {name}={shlex.quote(value)}")
 
 
 @app.command()

@@ -1,24 +1,39 @@
 """A development identity provider: one Ed25519 key pair kept in the stack's state folder
 (``.devstack/identity/``, private key readable by its owner only). The services run by the
 stack verify tokens with its public key; ``devstack token`` mints tokens with its private key
-so a person can try the APIs by hand. Never used outside a local stack."""
+so a person can try the APIs by hand. Never used outside a local stack.
+
+The services that sign tokens themselves get key pairs of their own, kept beside it
+(``.devstack/identity/<service>/``): tweet-service's signs merchant tokens
+(TWEET_MERCHANT_TOKEN_SIGNING_KEY), checkout-service's its service tokens to the vault
+(CHECKOUT_SERVICE_SIGNING_KEY). ``service_trust`` is who trusts whom, as each service's
+AUTH_TRUSTED_ISSUERS: checkout trusts tweet-service for merchant tokens; the vault trusts
+checkout-service for its own service tokens with the scopes checkout needs, and nothing else."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from buybutton.auth import TokenIssuer, generate_signing_key
+from buybutton.auth import TokenIssuer, TokenKind, generate_signing_key
+from buybutton.trusted_issuers import TrustedIssuerSpec, trusted_issuers_json
 from devstack.config import StackSettings
 
+CHECKOUT_VAULT_SCOPES = ("payment:read", "profiles:hint", "profiles:write")
 
-def _paths(settings: StackSettings) -> tuple[Path, Path]:
+
+def _paths(settings: StackSettings, signer: str | None = None) -> tuple[Path, Path]:
     folder = settings.state_dir / "identity"
+    if signer is not None:
+        folder = folder / signer
     return folder / "private.pem", folder / "public.pem"
 
 
-def ensure_key_pair(settings: StackSettings) -> tuple[str, str]:
-    """The stack's (private PEM, public PEM), created on first use."""
-    private_path, public_path = _paths(settings)
+def ensure_key_pair(settings: StackSettings, signer: str | None = None) -> tuple[str, str]:
+    """The stack's identity (private PEM, public PEM), or ``signer``'s own (a service that signs
+    tokens), created on first use."""
+    private_path, public_path = _paths(settings, signer)
     if not private_path.exists():
         private_pem, public_pem = generate_signing_key()
         private_path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,3 +45,80 @@ def ensure_key_pair(settings: StackSettings) -> tuple[str, str]:
 
 def issuer(settings: StackSettings) -> TokenIssuer:
     return TokenIssuer(ensure_key_pair(settings)[0])
+
+
+def service_trust(settings: StackSettings, service: str) -> dict[str, str]:
+    """The signing key and AUTH_TRUSTED_ISSUERS of ``service`` in the local stack (empty for a
+    service that neither signs nor trusts anyone but the identity)."""
+    if service == "tweet-service":
+        return {"TWEET_MERCHANT_TOKEN_SIGNING_KEY": ensure_key_pair(settings, "tweet-service")[0]}
+    if service == "checkout-service":
+        tweet = TrustedIssuerSpec(
+            issuer="tweet-service",
+            public_key=ensure_key_pair(settings, "tweet-service")[1],
+            kinds=["merchant"],
+        )
+        return {
+            "CHECKOUT_SERVICE_SIGNING_KEY": ensure_key_pair(settings, "checkout-service")[0],
+            "AUTH_TRUSTED_ISSUERS": trusted_issuers_json(tweet),
+        }
+    if service == "vault-service":
+        checkout = TrustedIssuerSpec(
+            issuer="checkout-service",
+            public_key=ensure_key_pair(settings, "checkout-service")[1],
+            kinds=["service"],
+            subjects=["checkout-service"],
+            scopes=list(CHECKOUT_VAULT_SCOPES),
+        )
+        return {"AUTH_TRUSTED_ISSUERS": trusted_issuers_json(checkout)}
+    return {}
+
+
+def compose_exports(settings: StackSettings) -> dict[str, str]:
+    """The variables docker-compose.yml takes from the shell, from the stack's keys and trust
+    (a per-service AUTH_TRUSTED_ISSUERS under the name compose gives it: CHECKOUT_..., VAULT_...)."""
+    exports = {"AUTH_PUBLIC_KEY": ensure_key_pair(settings)[1]}
+    for service, prefix in (
+        ("tweet-service", "TWEET"),
+        ("checkout-service", "CHECKOUT"),
+        ("vault-service", "VAULT"),
+    ):
+        for name, value in service_trust(settings, service).items():
+            exports[f"{prefix}_{name}" if name == "AUTH_TRUSTED_ISSUERS" else name] = value
+    return exports
+
+
+@dataclass(frozen=True)
+class TrustedSigner:
+    """A signer besides the identity, for tests: its key pair, a TokenIssuer under its name,
+    and what a verifying service is told about it (``spec``; ``setting`` is AUTH_TRUSTED_ISSUERS
+    trusting it alone, ``trusted_issuers_json(a.spec, b.spec)`` trusts several)."""
+
+    private_pem: str
+    public_pem: str
+    issuer: TokenIssuer
+    spec: TrustedIssuerSpec
+
+    @property
+    def setting(self) -> str:
+        return trusted_issuers_json(self.spec)
+
+
+def new_trusted_signer(
+    name: str,
+    *,
+    kinds: Iterable[TokenKind],
+    scopes: Iterable[str] = (),
+    subjects: Iterable[str] | None = None,
+) -> TrustedSigner:
+    """A fresh key pair for the issuer ``name``, trusted for ``kinds`` (and at most ``scopes``,
+    only ``subjects`` when given)."""
+    private_pem, public_pem = generate_signing_key()
+    spec = TrustedIssuerSpec(
+        issuer=name,
+        public_key=public_pem,
+        kinds=list(kinds),
+        scopes=sorted(scopes),
+        subjects=None if subjects is None else sorted(subjects),
+    )
+    return TrustedSigner(private_pem, public_pem, TokenIssuer(private_pem, issuer=name), spec)

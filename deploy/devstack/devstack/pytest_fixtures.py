@@ -5,7 +5,10 @@ STRIPE_API_BASE), else from testcontainers when a Docker engine answers, else fr
 stack (started if needed, and stopped afterwards if this session started it).
 
 Identity: ``signing_key`` (one Ed25519 pair per session) and ``issuer``, which mints the tokens
-that services built with the public half verify.
+that services built with the public half verify. ``trusted_signer(name, kinds=..., scopes=...,
+subjects=...)`` makes a signer besides the identity (a service that signs its own tokens): its
+key pair, its TokenIssuer and the AUTH_TRUSTED_ISSUERS JSON that trusts it
+(``devstack.identity.TrustedSigner``).
 
 A service under test: ``service_settings``, the settings every service takes (endpoints, this
 test's topics and database, the identity key), to pass to its Settings with its own extras.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,7 @@ from devstack.components import MissingTool
 from devstack.components.base import InstallFailed
 from devstack.containers import container_endpoints, docker_engine_answers
 from devstack.endpoints import Endpoints
+from devstack.identity import TrustedSigner, new_trusted_signer
 from devstack.private import PrivateKafka, PrivateSecantusDB, private_kafka, private_secantusdb
 from devstack.stack import Stack
 
@@ -68,6 +72,12 @@ def signing_key() -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def issuer(signing_key: tuple[str, str]) -> TokenIssuer:
     return TokenIssuer(signing_key[0])
+
+
+@pytest.fixture(scope="session")
+def trusted_signer() -> Callable[..., TrustedSigner]:
+    """Make a trusted issuer's key pair: ``trusted_signer("tweet-service", kinds=["merchant"])``."""
+    return new_trusted_signer
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
 """Fixtures for tweet-service tests (tokens come from the shared ``issuer`` fixture): the HTTP
-app running its lifespan on this test's own topics and database, registered merchants with API
+app running its lifespan on this test's own topics and database (signing merchant tokens with
+``tweet_signer``'s key), registered merchants with API
 keys, and rollout rules put on this test's rules topic before the app starts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,13 +13,20 @@ from fastapi.testclient import TestClient
 from tweet_support import GALOSH, PUDDLE, publish_rules, register, rules
 
 from buybutton.auth import TokenIssuer
+from devstack.identity import TrustedSigner
 from tweet_service.app import create_app
 from tweet_service.config import Settings
 
 
+@pytest.fixture(scope="session")
+def tweet_signer(trusted_signer: Callable[..., TrustedSigner]) -> TrustedSigner:
+    """tweet-service's merchant token key, and what checkout is told to trust it for."""
+    return trusted_signer("tweet-service", kinds=["merchant"])
+
+
 @pytest.fixture
-def tweet_settings(service_settings: dict[str, str]) -> Settings:
-    return Settings(**service_settings, rules_wait_s=10)
+def tweet_settings(service_settings: dict[str, str], tweet_signer: TrustedSigner) -> Settings:
+    return Settings(**service_settings, rules_wait_s=10, merchant_token_signing_key=tweet_signer.private_pem)
 
 
 @pytest.fixture

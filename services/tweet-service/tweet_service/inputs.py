@@ -101,3 +101,7 @@ class RestockIn(StrictInput):
 
 class PriceChangeIn(StrictInput):
     price: PriceIn
+
+
+class MerchantTokenIn(StrictInput):
+    audience: Identifier = Field(description="the service the token is for, e.g. checkout-service")

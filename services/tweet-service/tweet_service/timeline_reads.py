@@ -6,8 +6,9 @@ releases the GIL, and while a worker thread holds it the event loop waits up to 
 switch interval (5 ms) to get it back; with no worker thread on the request's path, nothing
 contends. Reads only; every write goes through the store (``tweets.Tweets``).
 
-Whole documents are read, the unit of work's fields too: they are empty or a few bytes once the
-relay has published (tweets keep no inbox), the cards take only their own fields, and a
+Whole documents are read, the unit of work's fields too: the outbox is empty once the relay
+has published and the inbox holds at most the last 200 causes (hashed idempotency keys and
+checkout's stock events' ids, a few KB at worst), the cards take only their own fields, and a
 projection is not free everywhere: SecantusDB deep-copies each document in Python to apply one,
 a third of its time for a page of 20 (1.15 against 0.78 ms of server CPU).
 """

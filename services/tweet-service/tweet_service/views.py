@@ -2,9 +2,11 @@
 the Buy button is on it.
 
 The card carries photo, description, price, variants with their sold-out state and the related
-products (title, price, first photo, the tweet that sells each). Only the merchant sees its
-stock counts. ``buy_button`` is the rollout gate's decision for this buyer, this seller, now; a
-tweet without a product never has one.
+products (title, price, first photo, the tweet that sells each). A buyer sees a variant sold
+out when the merchant's count is zero or checkout says it is sold out (``stock``); only the
+merchant sees its stock counts, with checkout's flag beside them (``checkout_sold_out``) and
+``sold_out`` its own count's verdict. ``buy_button`` is the rollout gate's decision for this
+buyer, this seller, now; a tweet without a product never has one.
 
 A buyer's timeline page is written as JSON straight from its plain fields (``buyer_tweet``,
 ``timeline_json``): the stored tweets were validated when they were written, and validating 20
@@ -21,6 +23,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from buybutton.money import Money
+from tweet_service.stock import sold_out_by_checkout
 
 
 class VariantView(BaseModel):
@@ -30,9 +33,11 @@ class VariantView(BaseModel):
 
 
 class StockedVariant(VariantView):
-    """A variant as its merchant sees it: with the units the merchant has supplied."""
+    """A variant as its merchant sees it: with the units the merchant has supplied and whether
+    checkout says it is sold out (``sold_out`` here: the merchant's own count is zero)."""
 
     stock: int
+    checkout_sold_out: bool
 
 
 VariantT = TypeVar("VariantT", bound=VariantView)
@@ -107,9 +112,14 @@ def related_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> l
     return shown
 
 
-def card_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def card_of(
+    product: dict[str, Any], sellers: dict[str, dict[str, Any]], checkout_sold_out: frozenset[str]
+) -> dict[str, Any]:
     """The card as its merchant sees it, as its fields (TweetBody validates them)."""
-    variants = [{**v, "sold_out": v["stock"] == 0} for v in product["variants"]]
+    variants = [
+        {**v, "sold_out": v["stock"] == 0, "checkout_sold_out": v["variant_id"] in checkout_sold_out}
+        for v in product["variants"]
+    ]
     return {
         **{k: product[k] for k in ("product_id", "title", "description", "price", "image_urls", "kind")},
         "variants": variants,
@@ -118,11 +128,18 @@ def card_of(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> dict
     }
 
 
-def buyer_card(product: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def buyer_card(
+    product: dict[str, Any], sellers: dict[str, dict[str, Any]], checkout_sold_out: frozenset[str]
+) -> dict[str, Any]:
     """The card as a buyer sees it: exactly ProductCard[VariantView]'s fields, each picked by
-    name, so no stock count (nor anything else stored) can reach a buyer."""
+    name, so no stock count (nor anything else stored) can reach a buyer. Sold out: none left
+    by the merchant's count, or checkout says so."""
     variants = [
-        {"variant_id": v["variant_id"], "attributes": v["attributes"], "sold_out": v["stock"] == 0}
+        {
+            "variant_id": v["variant_id"],
+            "attributes": v["attributes"],
+            "sold_out": v["stock"] == 0 or v["variant_id"] in checkout_sold_out,
+        }
         for v in product["variants"]
     ]
     return {
@@ -154,7 +171,10 @@ def _base(tweet: dict[str, Any]) -> dict[str, Any]:
 def tweet_body(tweet: dict[str, Any], sellers: dict[str, dict[str, Any]]) -> TweetBody:
     product = tweet["product"]
     return TweetBody.model_validate(
-        {**_base(tweet), "product": card_of(product, sellers) if product else None}
+        {
+            **_base(tweet),
+            "product": card_of(product, sellers, sold_out_by_checkout(tweet)) if product else None,
+        }
     )
 
 
@@ -163,7 +183,7 @@ def buyer_tweet(
 ) -> dict[str, Any]:
     """A stored tweet as a buyer sees it: exactly TweetView's fields."""
     product = tweet["product"]
-    card = buyer_card(product, sellers) if product else None
+    card = buyer_card(product, sellers, sold_out_by_checkout(tweet)) if product else None
     return {**_base(tweet), "product": card, "buy_button": buy_button and card is not None}
 
 

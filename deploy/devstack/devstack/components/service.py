@@ -1,11 +1,12 @@
 """One of the platform's own services, run from the workspace as ``python -m <package>`` with
 the stack's endpoints in its environment and ``ENVIRONMENT=development`` (set here, never taken
-from the shell: a service has no default environment), and the files it keeps (the vault's key
-store) under the stack's data folder. A service that pays (checkout) is pointed at the fake
-Stripe by default, under the stack's own test key and with the fake's webhook secret, so a
-person can try declines and 3-D Secure by hand; its <PREFIX>_STRIPE_* variables in the shell
-win (a real test-mode key, an empty API base for Stripe itself). Ready when ``GET /healthz``
-answers 200."""
+from the shell: a service has no default environment), the stack's keys and trust
+(``devstack.identity``: the identity's public key, a service's own signing key, whom it
+trusts), and the files it keeps (the vault's key store) under the stack's data folder. A service
+that pays (checkout) is pointed at the fake Stripe by default, under the stack's own test key
+and with the fake's webhook secret, so a person can try declines and 3-D Secure by hand; its
+<PREFIX>_STRIPE_* variables in the shell win (a real test-mode key, an empty API base for
+Stripe itself). Ready when ``GET /healthz`` answers 200."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from devstack.components.base import WorkspaceComponent
 from devstack.config import StackSettings
 from devstack.endpoints import Endpoints
-from devstack.identity import ensure_key_pair
+from devstack.identity import ensure_key_pair, service_trust
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class PlatformService(WorkspaceComponent):
             f"{prefix}_HTTP_HOST": self.settings.host,
             f"{prefix}_HTTP_PORT": str(self.spec.port),
             "AUTH_PUBLIC_KEY": ensure_key_pair(self.settings)[1],
+            **service_trust(self.settings, self.spec.name),
             **{name: str(self.settings.data_dir / path) for name, path in self.spec.data_files},
         }
 

@@ -33,6 +33,7 @@ MERCHANT_ENDPOINTS = [
     ("GET", "/v1/merchants/{m}/tweets"),
     ("POST", "/v1/merchants/{m}/tweets/" + TWEET + "/variants/raincoat-m/restock"),
     ("PUT", "/v1/merchants/{m}/tweets/" + TWEET + "/price"),
+    ("POST", "/v1/merchants/{m}/tokens"),
 ]
 BODY: dict[str, Any] = {"units": 1, "price": {"amount_minor": 100, "currency": "USD"}}
 
