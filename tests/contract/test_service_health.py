@@ -25,6 +25,7 @@ def test_health_check_names_the_service(spec: ServiceSpec) -> None:
         keystore_path="never-opened-without-lifespan.sqlite3",  # the vault's too
         stripe_secret_key="sk_test_health_check",  # checkout's
         stripe_webhook_secret="whsec_health_check",  # checkout's too
+        service_signing_key=generate_signing_key()[0],  # checkout's and tweet-service's
     )
     client = TestClient(create_app(settings))  # no lifespan: the health check needs nothing else
     response = client.get("/healthz")

@@ -44,7 +44,7 @@ from checkout_service.expiry import Sweeper, SweeperTask
 from checkout_service.handlers import routes
 from checkout_service.payment_worker import PaymentWorker, forget_buyer
 from checkout_service.stripe_gateway import StripeGateway
-from checkout_service.vault_client import VaultClient
+from checkout_service.vault_client import VAULT_SCOPES, VaultClient
 
 log = structlog.get_logger(__name__)
 
@@ -83,9 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.orders_collection = db[orders.COLLECTION]
             gateway = StripeGateway.from_settings(settings)
             app.state.gateway = await runtime.started(gateway, gateway.start)
-            tokens = ServiceTokens(
-                settings.service_signing_key.get_secret_value(), issuer=settings.service_name
-            )
+            signing_key = settings.service_signing_key.get_secret_value()
+            tokens = ServiceTokens(signing_key, issuer=settings.service_name, audience_scopes=VAULT_SCOPES)
             vault = VaultClient(settings.vault_url, tokens.header)
             app.state.vault = await runtime.started(vault, vault.start)
             app.state.confirmer = Confirmer(checkout, vault, now)

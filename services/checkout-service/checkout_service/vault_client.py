@@ -26,6 +26,8 @@ import httpx
 from buybutton.faults import TransientFailure
 
 AUDIENCE = "vault-service"
+# what checkout's service token to the vault carries; the vault trusts checkout for these only
+VAULT_SCOPES = {AUDIENCE: ("profiles:write", "payment:read", "profiles:hint")}
 AuthHeader = Callable[[str], Mapping[str, str]]
 
 

@@ -14,10 +14,13 @@ import pytest
 from checkout_support import GALOSH, GALOSH_TWEET, posted, publish, rules, terms, wait_for_view
 from fastapi.testclient import TestClient
 
+from buybutton.auth import generate_signing_key
 from checkout_service.app import create_app
 from checkout_service.config import Settings
 from devstack.endpoints import FAKE_STRIPE_SIGNING_ENV
 from devstack.fake_stripe_fixtures import FakeStripeAccount
+
+NO_VAULT = "http://127.0.0.1:9"  # in-process tests run no vault: calls to it fail at once (503)
 
 
 @pytest.fixture
@@ -44,6 +47,8 @@ def checkout_settings(
     return Settings(
         **service_settings,
         **stripe_settings,
+        service_signing_key=generate_signing_key()[0],
+        vault_url=NO_VAULT,
         rules_wait_s=20,
         hold_s=hold_s,
         sweep_interval_s=0.2,
