@@ -6,7 +6,6 @@ to start with one line naming the variable."""
 
 from __future__ import annotations
 
-import base64
 import importlib
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from buybutton.auth import generate_signing_key
 from devstack.components.service import PLATFORM_SERVICES, ServiceSpec
+from devstack.testing import offline_service_settings
 
 FIVE_MB = 5 * 1024 * 1024
 # a route of each service that takes a body (the services still to come: any path)
@@ -38,16 +38,8 @@ CARD_QUERIES = {
 
 
 def client_of(spec: ServiceSpec) -> TestClient:
-    settings_type = importlib.import_module(f"{spec.package}.config").Settings
     create_app = importlib.import_module(f"{spec.package}.app").create_app
-    settings = settings_type(
-        environment="test",
-        kafka_bootstrap_servers="127.0.0.1:1",
-        mongodb_url="mongodb://127.0.0.1:1/",
-        auth_public_key=generate_signing_key()[1],
-        master_keys="1:" + base64.b64encode(b"k" * 32).decode(),  # the vault's; the others ignore it
-        keystore_path="never-opened-without-lifespan.sqlite3",  # the vault's too
-    )
+    settings = offline_service_settings(spec.package)
     return TestClient(create_app(settings))  # no lifespan: the guards need nothing else
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import importlib
 
 import pytest
@@ -10,23 +9,13 @@ from fastapi.testclient import TestClient
 
 from buybutton.auth import generate_signing_key
 from devstack.components.service import PLATFORM_SERVICES, ServiceSpec
+from devstack.testing import offline_service_settings
 
 
 @pytest.mark.parametrize("spec", PLATFORM_SERVICES, ids=lambda s: s.name)
 def test_health_check_names_the_service(spec: ServiceSpec) -> None:
-    settings_type = importlib.import_module(f"{spec.package}.config").Settings
     create_app = importlib.import_module(f"{spec.package}.app").create_app
-    settings = settings_type(
-        environment="test",
-        kafka_bootstrap_servers="127.0.0.1:1",
-        mongodb_url="mongodb://127.0.0.1:1/",
-        auth_public_key=generate_signing_key()[1],
-        master_keys="1:" + base64.b64encode(b"k" * 32).decode(),  # the vault's; the others ignore it
-        keystore_path="never-opened-without-lifespan.sqlite3",  # the vault's too
-        stripe_secret_key="sk_test_health_check",  # checkout's
-        stripe_webhook_secret="whsec_health_check",  # checkout's too
-        service_signing_key=generate_signing_key()[0],  # checkout's and tweet-service's
-    )
+    settings = offline_service_settings(spec.package)
     client = TestClient(create_app(settings))  # no lifespan: the health check needs nothing else
     response = client.get("/healthz")
     assert response.status_code == 200

@@ -4,12 +4,16 @@ for a condition; always with a deadline, never a fixed sleep."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import importlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from buybutton.auth import generate_signing_key
 from buybutton.kafka.partitions import partition_ids
 
 Records = list[ConsumerRecord[bytes, bytes]]
@@ -72,3 +76,22 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout_s} s")
         await asyncio.sleep(0.05)
+
+
+def offline_service_settings(package: str, **overrides: Any) -> Any:
+    """A platform service's Settings that reach nothing (broker and database on a closed port),
+    with every required secret given a throwaway value: for tests of an app without its
+    lifespan (health checks, request guards)."""
+    settings_type = importlib.import_module(f"{package}.config").Settings
+    return settings_type(
+        environment="test",
+        kafka_bootstrap_servers="127.0.0.1:1",
+        mongodb_url="mongodb://127.0.0.1:1/",
+        auth_public_key=generate_signing_key()[1],
+        master_keys="1:" + base64.b64encode(b"k" * 32).decode(),  # the vault's; the others ignore it
+        keystore_path="never-opened-without-lifespan.sqlite3",  # the vault's too
+        stripe_secret_key="sk_test_offline",  # noqa: S106  (checkout's, never sent anywhere)
+        stripe_webhook_secret="whsec_offline",  # noqa: S106  (checkout's too)
+        service_signing_key=generate_signing_key()[0],  # checkout's own token key
+        **overrides,
+    )

@@ -35,6 +35,7 @@ def stripe_only_settings(api_base: str, api_key: str, **stripe: Any) -> Settings
         kafka_bootstrap_servers="127.0.0.1:1",
         mongodb_url="mongodb://127.0.0.1:1/",
         auth_public_key="unused by the gateway",
+        service_signing_key="unused by the gateway",
         stripe_secret_key=api_key,
         stripe_api_base=api_base,
         stripe_webhook_secret=WEBHOOK_SECRET,

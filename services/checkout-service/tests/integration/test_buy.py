@@ -45,6 +45,7 @@ async def test_a_buy_is_priced_by_the_server_and_shown_to_its_buyer(
     order = answer.json()
     assert order["amount"] == {"amount_minor": 9_998, "currency": "USD"}
     assert order["state"] == "held" and "platform_fee" not in order and "fee_bps" not in order
+    assert order.pop("saved_profile") is None  # the Buy answer's one-tap offer: nothing saved here
     assert client.get(f"/v1/orders/{order['order_id']}", headers=ada).json() == order
     listed = client.get("/v1/orders", headers=ada).json()
     assert [o["order_id"] for o in listed["orders"]] == [order["order_id"]]

@@ -21,10 +21,9 @@ from checkout_service.expiry import Sweeper
 from checkout_service.holds import hold, hold_cause
 
 
-def test_two_sweepers_end_each_abandoned_hold_once(service_settings: dict[str, str], mongo_db: Any) -> None:
+def test_two_sweepers_end_each_abandoned_hold_once(checkout_settings: Settings, mongo_db: Any) -> None:
     clock = Clock()
-    settings = Settings(**service_settings, hold_s=600)
-    shop = build_checkout(mongo_db, settings)
+    shop = build_checkout(mongo_db, checkout_settings)
     shop.clock = clock
     event, profile = posted(stock_m=5), terms()
     shop.catalogue.apply(RAINCOAT_TWEET, lambda t: catalogue.apply_posted(t, event), cause=event.event_id)

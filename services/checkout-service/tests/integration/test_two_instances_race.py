@@ -32,6 +32,11 @@ def instance_env(settings: Settings) -> dict[str, str]:
         "CHECKOUT_MONGODB_DATABASE": settings.database_name,
         "AUTH_PUBLIC_KEY": settings.auth_public_key,
         "CHECKOUT_RULES_WAIT_S": "30",
+        "CHECKOUT_SERVICE_SIGNING_KEY": settings.service_signing_key.get_secret_value(),
+        "CHECKOUT_VAULT_URL": settings.vault_url,
+        "CHECKOUT_STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
+        "CHECKOUT_STRIPE_API_BASE": settings.stripe_api_base or "",
+        "CHECKOUT_STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
         "LOG_LEVEL": "WARNING",
     }
 

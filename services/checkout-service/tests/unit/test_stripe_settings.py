@@ -22,6 +22,7 @@ def _settings(environment: str = "test", **stripe: Any) -> Settings:
         kafka_bootstrap_servers="127.0.0.1:1",
         mongodb_url="mongodb://127.0.0.1:1/",
         auth_public_key="unused",
+        service_signing_key="unused by the Stripe settings",
         **values,
     )
 
@@ -45,6 +46,7 @@ def test_the_secrets_are_read_from_checkout_variables(monkeypatch: pytest.Monkey
     monkeypatch.setenv("CHECKOUT_STRIPE_SECRET_KEY", "rk_test_restricted")
     monkeypatch.setenv("CHECKOUT_STRIPE_WEBHOOK_SECRET", "whsec_from_env")
     monkeypatch.setenv("CHECKOUT_STRIPE_API_BASE", "http://127.0.0.1:12113")
+    monkeypatch.setenv("CHECKOUT_SERVICE_SIGNING_KEY", "read from the environment too")
     settings = Settings(
         environment="test", kafka_bootstrap_servers="k:1", mongodb_url="mongodb://m:1/", auth_public_key="x"
     )
