@@ -2,18 +2,35 @@
 card or address input, through vault-service and checkout-service as processes, the real broker
 and database server, and the fake Stripe: both PaymentIntents carry the merchant's connected
 account and the platform fee, the second uses the saved customer and payment method off
-session, and what PaymentCaptured says equals what Stripe received."""
+session (the first was set up for that), and what PaymentCaptured says equals what Stripe
+received."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
 from shop_support import PAID_OR_LATER, ShopSetup, new_card_confirmation
 
+from buybutton.events import PaymentCaptured
+from buybutton.kafka.codec import decode
 from buybutton.money import Money
+from buybutton.topics import CHECKOUT
+from devstack.testing import read_until
 
 ADA = "buyer-ada-e2e"
+
+
+async def captured_events(setup: ShopSetup, at_least: int) -> list[PaymentCaptured]:
+    records = await read_until(
+        setup.bootstrap,
+        CHECKOUT.named(setup.prefix),
+        lambda found: sum(dict(r.headers).get("event_type") == b"PaymentCaptured" for r in found) >= at_least,
+    )
+    events = [decode(r.value, r.headers) for r in records]
+    return [e for e in events if isinstance(e, PaymentCaptured)]
 
 
 def payment_intents(setup: ShopSetup) -> list[dict[str, Any]]:
@@ -37,8 +54,14 @@ def test_first_purchase_then_one_tap(shop_setup: ShopSetup) -> None:
 
         second = shop.tap(ADA, "second-tap")
         assert second.status_code == 201, second.text
+        deadline = time.monotonic() + 30
+        while second.json()["saved_profile"] is None:  # the worker saves the card after the capture
+            assert time.monotonic() < deadline, "the paid card was never offered for one tap"
+            time.sleep(0.2)
+            second = shop.tap(ADA, "second-tap")  # the same key: the same order, answered again
+            assert second.status_code == 200, second.text
         offer = second.json()["saved_profile"]
-        assert offer is not None and offer["card"]["last4"] == "4242", second.json()
+        assert offer["card"]["last4"] == "4242", second.json()
         assert "Analytical" not in str(offer)  # the ship-to is masked
         one_tap = shop.confirm(ADA, second.json()["order_id"], {"use_saved": True})
         assert one_tap.status_code == 202, one_tap.text
@@ -51,7 +74,17 @@ def test_first_purchase_then_one_tap(shop_setup: ShopSetup) -> None:
             assert intent["transfer_data"]["destination"] == "acct_1Puddle"
             fee = Money(amount_minor=4_999, currency="USD").fee(500)
             assert (intent["amount_received"], intent["application_fee_amount"]) == (4_999, fee.amount_minor)
-        first_intent, repeat_intent = sorted(intents, key=lambda i: i["created"])
+        by_order = {i["metadata"]["order_id"]: i for i in intents}
+        first_intent, repeat_intent = by_order[order_id], by_order[second.json()["order_id"]]
         assert repeat_intent["customer"] == first_intent["customer"]
         assert repeat_intent["payment_method"] == first_intent["payment_method"]
-        assert repeat_intent["off_session"] and not first_intent["off_session"]
+        assert first_intent["setup_future_usage"] == "off_session"  # kept for one tap later
+        received = shop.stripe.charges()["orders"]
+        for captured in asyncio.run(captured_events(shop_setup, 2)):
+            paid_in = received[captured.order_id]
+            assert (captured.amount.amount_minor, captured.platform_fee.amount_minor) == (
+                paid_in["amount"],
+                paid_in["application_fees"],
+            )
+            assert captured.payout is not None
+            assert captured.payout.amount_minor == paid_in["amount"] - paid_in["application_fees"]
