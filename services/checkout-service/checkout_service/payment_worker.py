@@ -19,8 +19,10 @@ Exactly one charge whatever is redelivered, raced or restarted: every Stripe cal
 idempotency key is a pure function of the order (``pay:<order_id>``, ``attach:<order_id>``,
 ``cancel:<order_id>``, ``refund:<refund_id>``), and each outcome is committed only from the state
 it follows. A transient failure (Stripe, the vault or the database away) is raised to the
-consume loop, which retries the record with backoff and never dead-letters it; a decline is
-final and ends in PaymentFailed.
+consume loop, which retries the record with backoff and never dead-letters it; a decline, or a
+request Stripe refuses for good (StripeRefused), is final and ends in PaymentFailed with its
+code. An IdempotencyConflict (a key reused with other parameters: a bug, since an order's amount
+never changes) is raised: the record is dead-lettered, loudly, and nothing is charged twice.
 """
 
 from __future__ import annotations
@@ -159,7 +161,11 @@ class PaymentWorker:
             metadata={"order_id": order_id, "merchant_id": str(order["merchant_id"])},
             return_url=None if confirmation["uses_saved_profile"] else self.return_url,
         )
-        return await self.gateway.pay(request)
+        try:
+            return await self.gateway.pay(request)
+        except StripeRefused as refusal:  # e.g. an amount under Stripe's minimum: it will not pay
+            log.warning("payment refused by stripe", order_id=order_id, code=refusal.code)
+            return Declined(None, refusal.code)
 
     async def _customer(self, buyer_id: str) -> str:
         mapping = await asyncio.to_thread(self.customers.load, buyer_id)
