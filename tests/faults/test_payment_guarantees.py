@@ -53,8 +53,8 @@ def test_redelivered_confirmations_charge_once(shop_setup: ShopSetup, figures: F
             injected += 19
         shop.start_checkout()
         states = wait_all_ended(shop, orders)
-        wait_payments_caught_up(shop_setup)
-        in_flight = shop.stripe.faults()["injected_by_kind"].get("delay_ms", 0)  # every copy handled before Stripe's count is read
+        wait_payments_caught_up(shop_setup)  # every copy handled before Stripe's count is read
+        in_flight = shop.stripe.faults()["injected_by_kind"].get("delay_ms", 0)
         charges = charges_by_order(shop)
     not_paid = sorted(o for o, s in states.items() if s != "paid")
     figures(
