@@ -114,7 +114,9 @@ def rollout_api(platform: Platform) -> Any:
 def tweet_credentials(platform: Platform, case: schemathesis.Case) -> dict[str, str]:
     if case.path in ("/v1/timeline", "/v1/tweets/{tweet_id}"):
         return platform.credentials["buyer"]
-    merchants_own = case.path.startswith("/v1/merchants/{merchant_id}/tweets")
+    merchants_own = case.path.startswith(
+        ("/v1/merchants/{merchant_id}/tweets", "/v1/merchants/{merchant_id}/tokens")
+    )
     if merchants_own or (case.method, case.path) == ("GET", "/v1/merchants/{merchant_id}"):
         return platform.credentials["merchant"]
     return platform.credentials["admin"]

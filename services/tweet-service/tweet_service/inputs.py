@@ -104,4 +104,7 @@ class PriceChangeIn(StrictInput):
 
 
 class MerchantTokenIn(StrictInput):
-    audience: Identifier = Field(description="the service the token is for, e.g. checkout-service")
+    audience: Identifier = Field(
+        default="checkout-service",
+        description="the service the token is for (one of TWEET_MERCHANT_TOKEN_AUDIENCES); checkout-service",
+    )

@@ -22,7 +22,7 @@ from pymongo.database import Database
 from buybutton.events import Event, Product, ProductPriceChanged, ProductRestocked, TweetWithProductPosted
 from buybutton.money import Money
 from buybutton.sensitive import card_free
-from buybutton.unit_of_work import Aggregate, Change, ConcurrentChange, MongoAggregateStore
+from buybutton.unit_of_work import Aggregate, Change, MongoAggregateStore
 from tweet_service.clock import stored_now
 from tweet_service.inputs import ProductIn, TweetIn
 from tweet_service.queries import (
@@ -174,11 +174,10 @@ class Tweets:
             product, event = outcome
             return Change({**tweet.state, "product": product}, [event])
 
-        try:
-            cause = None if request_key is None else _request_mark(merchant_id, request_key)
-            return _shown(self.store.apply(tweet_id, decide, cause=cause).aggregate)
-        except ConcurrentChange:
-            raise TweetProblem("the tweet kept changing; try again") from None
+        # a tweet that kept changing during every attempt raises ConcurrentChange, a transient
+        # failure: 503 with Retry-After, and a retry with the same Idempotency-Key applies once
+        cause = None if request_key is None else _request_mark(merchant_id, request_key)
+        return _shown(self.store.apply(tweet_id, decide, cause=cause).aggregate)
 
     def _check_related(self, merchant_id: str, product_ids: list[str]) -> None:
         wanted = set(product_ids)
