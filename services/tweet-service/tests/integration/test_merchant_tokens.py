@@ -52,6 +52,8 @@ def test_a_merchant_exchanges_its_key_for_a_token_checkout_verifies(
     vault = TokenVerifier(signing_key[1], audience="vault-service", trusted=[tweet_signer.spec.trusted()])
     with pytest.raises(InvalidToken, match="InvalidAudienceError"):
         vault.verify(issued["token"])
+    by_default = client.post(tokens_path(), headers=api_key(puddle_key), json={})
+    assert by_default.status_code == 201 and by_default.json()["audience"] == "checkout-service"
     logged = "".join(capfd.readouterr()) + caplog.text
     assert "merchant token issued" in logged
     assert issued["token"] not in logged and puddle_key not in logged
@@ -93,9 +95,8 @@ def test_unknown_revoked_or_other_merchants_keys_get_no_token(
         ({"audience": "4242424242424242"}, ["body"]),
         ({"audience": "checkout-service", "note": "5555 5555 5555 4444"}, ["body"]),
         ({"audience": "checkout-service", "ttl_s": 86400}, ["body", "ttl_s"]),
-        ({}, ["body", "audience"]),
     ],
-    ids=["vault", "rollout", "card-shaped audience", "card data elsewhere", "own lifetime", "no audience"],
+    ids=["vault", "rollout", "card-shaped audience", "card data elsewhere", "own lifetime"],
 )
 def test_other_audiences_and_card_shaped_values_are_refused(
     client: TestClient, puddle_key: str, body: dict[str, Any], where: list[str]
