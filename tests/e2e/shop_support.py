@@ -2,7 +2,7 @@
 processes on this test's own topics and databases, paying through the fake Stripe under this
 test's own secret key (its webhook pointed at the first checkout instance), with Puddle & Co.'s
 raincoat on sale to US buyers. Tests tap Buy, confirm and wait for an order's state with it,
-and read what came of it: checkout's events on its orders topic (``ShopSetup.checkout_events``)
+and read what came of it: the events on its topics (``ShopSetup.events``)
 and Stripe's own objects at the fake (``Shop.stripe_get``).
 
 The services are configured only by environment variables, as in production: checkout signs
@@ -33,6 +33,7 @@ from buybutton.auth import TokenIssuer, generate_signing_key
 from buybutton.events import Event
 from buybutton.kafka.codec import decode
 from buybutton.topics import CHECKOUT as CHECKOUT_TOPIC
+from buybutton.topics import Topic
 from devstack.endpoints import Endpoints
 from devstack.fake_stripe.client import FakeStripeAdmin
 from devstack.fake_stripe_fixtures import FakeStripeAccount
@@ -306,18 +307,24 @@ class ShopSetup:
         config = dataclasses.replace(self.config, checkout={**self.config.checkout, **env})
         return dataclasses.replace(self, config=config)
 
-    def checkout_events(
-        self, kind: type[EventT], done: Callable[[list[EventT]], bool], timeout_s: float = 30
+    def events(
+        self,
+        kind: type[EventT],
+        done: Callable[[list[EventT]], bool],
+        *,
+        topic: Topic = CHECKOUT_TOPIC,
+        timeout_s: float = 30,
     ) -> list[EventT]:
-        """The ``kind`` events on checkout's orders topic, read from the start until ``done``."""
+        """The ``kind`` events on ``topic`` (checkout's orders unless told), read from the start
+        until ``done``."""
 
         def of_kind(records: list[Any]) -> list[EventT]:
             events = (decode(r.value, r.headers) for r in records)
             return [e for e in events if isinstance(e, kind)]
 
-        topic = CHECKOUT_TOPIC.named(self.prefix)
+        name = topic.named(self.prefix)
         found = asyncio.run(
-            read_until(self.bootstrap, topic, lambda rs: done(of_kind(rs)), timeout_s=timeout_s)
+            read_until(self.bootstrap, name, lambda rs: done(of_kind(rs)), timeout_s=timeout_s)
         )
         return of_kind(found)
 

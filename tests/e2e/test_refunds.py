@@ -77,7 +77,7 @@ def test_merchant_then_admin_refund_the_whole_order(
         final = wait_refunded(shop, order_id, PRICE.amount_minor)
         replayed = refund(shop, order_id, "puddle-1", puddle, PARTIAL)
         nothing_left = refund(shop, order_id, "adm-3", shop.admin("refunds:write"))
-        events = shop_setup.checkout_events(PaymentRefunded, lambda found: len(found) >= 2)
+        events = shop_setup.events(PaymentRefunded, lambda found: len(found) >= 2)
         charge = shop.stripe.charges()["orders"][order_id]
     amounts = sorted(e.amount.amount_minor for e in events)
     by_merchant, by_admin = partial.json()["amount"]["amount_minor"], rest.json()["amount"]["amount_minor"]

@@ -60,8 +60,8 @@ def test_completed_challenge_pays_once_through_the_webhook(shop_setup: ShopSetup
         paid = shop.wait_for(TESS, order_id, ENDED)
         charges = shop.stripe.charges()
         webhooks = payment_intent_deliveries(shop)
-        captured = shop_setup.checkout_events(PaymentCaptured, lambda found: len(found) >= 1)
-        asked = shop_setup.checkout_events(PaymentActionRequired, lambda found: len(found) >= 1)
+        captured = shop_setup.events(PaymentCaptured, lambda found: len(found) >= 1)
+        asked = shop_setup.events(PaymentActionRequired, lambda found: len(found) >= 1)
     succeeded = [d for d in webhooks if d["type"] == "payment_intent.succeeded"]
     print(
         f"\n[3ds] challenge {intent_id} → stripe {answer['status']}, order {paid['state']};"
@@ -89,7 +89,7 @@ def test_failed_challenge_fails_the_order_and_releases_the_stock(shop_setup: Sho
         failed = shop.wait_for(TESS, order_id, ENDED)
         later = shop.tap_until_held(LATECOMER, "otto-after")
         intent = shop.stripe_get(f"/v1/payment_intents/{intent_id}").json()
-        events = shop_setup.checkout_events(PaymentFailed, lambda found: len(found) >= 1)
+        events = shop_setup.events(PaymentFailed, lambda found: len(found) >= 1)
         charges = shop.stripe.charges()
     stripe_error = intent["last_payment_error"]
     print(
@@ -123,7 +123,7 @@ def test_one_tap_with_a_card_that_needs_authentication_fails(shop_setup: ShopSet
         held_tap = shop.tap(LATECOMER, "otto-during").status_code  # one sold, one held
         ended = shop.wait_for(TESS, offer["order_id"], ENDED)
         later = shop.tap_until_held(LATECOMER, "otto-later")
-        events = shop_setup.checkout_events(PaymentFailed, lambda found: len(found) >= 1)
+        events = shop_setup.events(PaymentFailed, lambda found: len(found) >= 1)
         charges = shop.stripe.charges()
         delayed = shop.stripe.faults()["injected_by_kind"].get("delay_ms", 0)
         declined = failed_intents(shop)
