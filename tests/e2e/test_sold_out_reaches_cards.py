@@ -97,7 +97,8 @@ def test_the_last_unit_shows_sold_out_on_the_card(shop_setup: ShopSetup, tweet_d
             )
 
         def tap(buyer_id: str, key: str) -> httpx.Response:
-            return shop.tap(buyer_id, key, tweet_id=tweet_id, variant_id="raincoat-m")
+            answer: httpx.Response = shop.tap(buyer_id, key, tweet_id=tweet_id, variant_id="raincoat-m")
+            return answer
 
         before = sold_out_on_card()
         deadline = time.monotonic() + 30
