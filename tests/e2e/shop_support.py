@@ -1,7 +1,9 @@
 """A shop open for a test: vault-service and one or more checkout-service instances as real
 processes on this test's own topics and databases, paying through the fake Stripe under this
 test's own secret key (its webhook pointed at the first checkout instance), with Puddle & Co.'s
-raincoat on sale to US buyers. Tests tap Buy, confirm and wait for an order's state with it.
+raincoat on sale to US buyers. Tests tap Buy, confirm and wait for an order's state with it,
+and read what came of it: the events on its topics (``ShopSetup.events``)
+and Stripe's own objects at the fake (``Shop.stripe_get``).
 
 The services are configured only by environment variables, as in production: checkout signs
 its service tokens to the vault with a key of its own that the vault trusts
@@ -18,20 +20,25 @@ import json
 import secrets
 import signal
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from checkout_support import GALOSH, GALOSH_TWEET, RAINCOAT_TWEET, posted, publish, rules, terms
 
 from buybutton.auth import TokenIssuer, generate_signing_key
+from buybutton.events import Event
+from buybutton.kafka.codec import decode
+from buybutton.topics import CHECKOUT as CHECKOUT_TOPIC
+from buybutton.topics import Topic
 from devstack.endpoints import Endpoints
 from devstack.fake_stripe.client import FakeStripeAdmin
 from devstack.fake_stripe_fixtures import FakeStripeAccount
 from devstack.service_process import RunningService, running_service
+from devstack.testing import read_until
 
 CHECKOUT = "checkout-service"
 VAULT_SCOPES = ("profiles:write", "payment:read", "profiles:hint")
@@ -45,6 +52,7 @@ FIRST_ADDRESS = {
 }
 PAID_OR_LATER = frozenset({"paid", "forwarded", "shipped", "fulfilled", "refunded"})
 ENDED = PAID_OR_LATER | {"failed", "cancelled"}
+EventT = TypeVar("EventT", bound=Event)
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,42 @@ class Shop:
                 raise AssertionError(f"order {order_id} is {order['state']}, not in {sorted(states)}")
             time.sleep(0.1)
 
+    def tap_until_held(self, buyer_id: str, key: str, timeout_s: float = 30) -> httpx.Response:
+        """Tap until stock is held (201): a released hold comes back once the payment worker
+        took the order's PaymentFailed or OrderCancelled, a moment after the order's state."""
+        deadline = time.monotonic() + timeout_s
+        while (answer := self.tap(buyer_id, key)).status_code == 409:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no stock came back for {buyer_id} in {timeout_s} s")
+            time.sleep(0.2)
+        return answer
+
+    def tap_until_offered(self, buyer_id: str, key: str, timeout_s: float = 30) -> dict[str, Any]:
+        """Tap Buy (then the same key again) until the answer offers a saved profile for one
+        tap: the worker hands the card to the vault just after the capture."""
+        answer = self.tap(buyer_id, key)
+        deadline = time.monotonic() + timeout_s
+        while answer.status_code in (200, 201) and answer.json()["saved_profile"] is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{buyer_id} was never offered one tap")
+            time.sleep(0.2)
+            answer = self.tap(buyer_id, key)
+        assert answer.status_code in (200, 201), answer.text
+        offered: dict[str, Any] = answer.json()
+        return offered
+
+    def stripe_get(self, path: str) -> httpx.Response:
+        """Stripe's own API at the fake (``/v1/...``), under this shop's secret key."""
+        key = self.config.checkout["CHECKOUT_STRIPE_SECRET_KEY"]
+        with httpx.Client(base_url=self.stripe.base_url, auth=(key, ""), timeout=10) as api:
+            return api.get(path)
+
+
+def payment_intent_of(next_action: Mapping[str, Any]) -> str:
+    """The PaymentIntent a 3-D Secure ``client_secret`` belongs to (``pi_..._secret_...``), as
+    Stripe.js reads it."""
+    return str(next_action["client_secret"]).split("_secret_")[0]
+
 
 def new_card_confirmation(payment_method: str = "pm_card_visa", *, remember: bool = True) -> dict[str, Any]:
     return {"shipping_address": FIRST_ADDRESS, "payment_method": payment_method, "remember": remember}
@@ -262,6 +306,27 @@ class ShopSetup:
         """The same shop with checkout started with ``env`` on top (CHECKOUT_HOLD_S=...)."""
         config = dataclasses.replace(self.config, checkout={**self.config.checkout, **env})
         return dataclasses.replace(self, config=config)
+
+    def events(
+        self,
+        kind: type[EventT],
+        done: Callable[[list[EventT]], bool],
+        *,
+        topic: Topic = CHECKOUT_TOPIC,
+        timeout_s: float = 30,
+    ) -> list[EventT]:
+        """The ``kind`` events on ``topic`` (checkout's orders unless told), read from the start
+        until ``done``."""
+
+        def of_kind(records: list[Any]) -> list[EventT]:
+            events = (decode(r.value, r.headers) for r in records)
+            return [e for e in events if isinstance(e, kind)]
+
+        name = topic.named(self.prefix)
+        found = asyncio.run(
+            read_until(self.bootstrap, name, lambda rs: done(of_kind(rs)), timeout_s=timeout_s)
+        )
+        return of_kind(found)
 
     def open(self, *, checkout_instances: int = 1, stock_m: int = 5, fee_bps: int = 500) -> Any:
         stock_events(self.bootstrap, self.prefix, stock_m=stock_m, fee_bps=fee_bps)

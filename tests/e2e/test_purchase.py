@@ -7,7 +7,6 @@ received."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -15,22 +14,9 @@ import httpx
 from shop_support import PAID_OR_LATER, ShopSetup, new_card_confirmation
 
 from buybutton.events import PaymentCaptured
-from buybutton.kafka.codec import decode
 from buybutton.money import Money
-from buybutton.topics import CHECKOUT
-from devstack.testing import read_until
 
 ADA = "buyer-ada-e2e"
-
-
-async def captured_events(setup: ShopSetup, at_least: int) -> list[PaymentCaptured]:
-    records = await read_until(
-        setup.bootstrap,
-        CHECKOUT.named(setup.prefix),
-        lambda found: sum(dict(r.headers).get("event_type") == b"PaymentCaptured" for r in found) >= at_least,
-    )
-    events = [decode(r.value, r.headers) for r in records]
-    return [e for e in events if isinstance(e, PaymentCaptured)]
 
 
 def payment_intents(setup: ShopSetup) -> list[dict[str, Any]]:
@@ -80,7 +66,7 @@ def test_first_purchase_then_one_tap(shop_setup: ShopSetup) -> None:
         assert repeat_intent["payment_method"] == first_intent["payment_method"]
         assert first_intent["setup_future_usage"] == "off_session"  # kept for one tap later
         received = shop.stripe.charges()["orders"]
-        for captured in asyncio.run(captured_events(shop_setup, 2)):
+        for captured in shop_setup.events(PaymentCaptured, lambda found: len(found) >= 2):
             paid_in = received[captured.order_id]
             assert (captured.amount.amount_minor, captured.platform_fee.amount_minor) == (
                 paid_in["amount"],
