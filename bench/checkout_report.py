@@ -68,6 +68,9 @@ def print_phases(result: dict[str, Any]) -> None:
             continue
         cells = " ".join(f"{phases['median_ms'][c]:>11.1f}" for c in columns)
         print(f"  {run['label']:<18} {phases['orders']:>6} {cells} {run['latency_ms']['p50']:>8}")
+    print("CPU ms per order (whole run, settling included):")
+    for run in [*fixed, *result["search"]["steps"]]:
+        print(f"  {run['label']:<18} {run['cpu_ms_per_order']}")
     print("Stripe requests per paid order (mean duration at the fake):")
     for endpoint, figures in result["stripe_requests"].items():
         print(f"  {endpoint:<40} {figures['per_paid_order']:>5} x {figures['mean_ms']:>7.1f} ms")

@@ -5,8 +5,9 @@ A run: orders at a fixed rate for a while (checkout_load.open_loop), then up to 
 for every confirmed order's PaymentCaptured to reach the topic; its figures are the latency
 from the tap request to PaymentCaptured observed (p50/p99/max), the rate offered and paid, the
 errors, the orders lost (confirmed, never captured within ``settle_s``), the orders charged
-more than once or captured without a charge at the fake (``/_fake/charges``), and the phases of
-checkout_phases.py.
+more than once or captured without a charge at the fake (``/_fake/charges``), the phases of
+checkout_phases.py, and the CPU each of our processes spent per order (the shop's two
+services and the bench itself; the shared broker, database and fake are not counted).
 
 A rate is sustained when its run has no error, nothing lost, no double or missing charge, the
 bench kept the schedule (offered at least 95 % of the rate), p99 stays within ``slo_ms`` and
@@ -26,6 +27,7 @@ from checkout_load import CapturedWatcher, Run, open_loop
 from checkout_phases import keyed_requests, median_phases
 from kafka_hop import percentile
 from shop_support import Shop
+from timeline_breakdown import cpu_seconds
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,26 @@ class Measuring:
     settle_s: float
 
 
+def cpu_now(shop: Shop) -> dict[str, float | None]:
+    return {
+        "checkout-service": cpu_seconds(shop.checkouts[0].process.pid),
+        "vault-service": cpu_seconds(shop.vault.process.pid),
+        "bench": time.process_time(),
+    }
+
+
 async def measure_run(m: Measuring, *, label: str, per_s: float, duration_s: float) -> dict[str, Any]:
+    cpu_before = cpu_now(m.shop)
     run = await open_loop(m.http, m.shop, label=label, per_s=per_s, duration_s=duration_s)
     confirmed = run.confirmed_ids()
     lost = await m.watcher.wait_for(confirmed, m.settle_s)
-    return figures_of(m, run, confirmed, lost)
+    figures = figures_of(m, run, confirmed, lost)
+    figures["cpu_ms_per_order"] = {
+        name: round((after - before) * 1000 / len(run.orders), 1)
+        for (name, before), after in zip(cpu_before.items(), cpu_now(m.shop).values(), strict=True)
+        if before is not None and after is not None
+    }
+    return figures
 
 
 def figures_of(m: Measuring, run: Run, confirmed: set[str], lost: set[str]) -> dict[str, Any]:
