@@ -51,7 +51,7 @@ from typing import Any
 import httpx
 from checkout_load import CapturedWatcher
 from checkout_report import report
-from checkout_runs import Measuring, measure_run, print_run, step_up
+from checkout_runs import Measuring, final_check, measure_run, print_run, step_up
 from kafka_hop import measure as kafka_measure
 from pymongo import MongoClient
 from shop_support import Shop, open_shop, shop_config, stock_events
@@ -149,6 +149,8 @@ async def measure_shop(shop: Shop, bootstrap: str, prefix: str, orders: Any, k: 
                 budget_s=k.search_s,
                 slo_ms=k.slo_ms,
             )
+            final = await final_check(m, 2 * k.settle_s)
+            print(f"every order of the bench: {final}")
     finally:
         await watcher.stop()
     requests = shop.stripe.requests(limit=10_000)

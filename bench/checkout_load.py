@@ -1,7 +1,7 @@
 """Open-loop load for bench/checkout.py: orders started at a fixed rate whatever the shop
 answers (a slow shop gets no relief from a waiting client), each one a tap Buy and a confirm
 with a new buyer's card (pm_card_visa, remembered), and a watcher of checkout.orders.v1 that
-notes when each order's PaymentCaptured reaches the bench.
+notes when each order's OrderConfirmed and PaymentCaptured reach the bench.
 
 Consumes the shop's HTTP API and its orders topic; produces one ``Order`` per order started
 (wall-clock and monotonic times of its steps) and, per run, the latencies from the tap request
@@ -22,9 +22,10 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from shop_support import Shop, new_card_confirmation
 
-from buybutton.events import PaymentCaptured
+from buybutton.events import OrderConfirmed, PaymentCaptured
 from buybutton.kafka.codec import decode
 
+WATCHED = {b"OrderConfirmed", b"PaymentCaptured"}
 TAP = {"tweet_id": "tweet-puddle-raincoat", "variant_id": "raincoat-m", "quantity": 1}
 
 
@@ -54,6 +55,7 @@ class CapturedWatcher:
 
     consumer: AIOKafkaConsumer
     seen: dict[str, Captured] = field(default_factory=dict)
+    confirmed_seen: dict[str, float] = field(default_factory=dict)  # OrderConfirmed read, wall clock
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -73,10 +75,12 @@ class CapturedWatcher:
             observed_at, observed = time.time(), time.perf_counter()
             for records in batches.values():
                 for record in records:
-                    if dict(record.headers).get("event_type") != b"PaymentCaptured":
+                    if dict(record.headers).get("event_type") not in WATCHED:
                         continue
                     event = decode(record.value, record.headers)
-                    if isinstance(event, PaymentCaptured) and event.order_id not in self.seen:
+                    if isinstance(event, OrderConfirmed):
+                        self.confirmed_seen.setdefault(event.order_id, observed_at)
+                    elif isinstance(event, PaymentCaptured) and event.order_id not in self.seen:
                         self.seen[event.order_id] = Captured(
                             observed_at, observed, event.occurred_at.timestamp()
                         )

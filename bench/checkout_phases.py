@@ -11,6 +11,8 @@ checkout, all on the one machine's wall clock:
   request log (``/_fake/requests``, each request's arrival and duration); the time inside the
   fake's keyed requests is split from the time between them (the worker's own writes, the
   payment method look-up, the SDK);
+- OrderConfirmed read from the topic by the bench (as the payment worker would read it: the
+  outbox relay's share of the wait before the worker starts);
 - PaymentCaptured's ``occurred_at``: set by checkout as it decides the capture, just before
   the write that commits it with the event in the order's outbox.
 
@@ -33,7 +35,8 @@ PHASES = (
     "tap_until_order_created",
     "hold_and_order_written",
     "confirm_until_committed",
-    "relay_and_hop_to_payment_worker",
+    "confirmed_relayed_to_topic",
+    "topic_to_first_stripe_call",
     "stripe_calls",
     "capture_decided",
     "capture_relayed_to_bench",
@@ -57,21 +60,27 @@ def _end(request: Mapping[str, Any]) -> float:
 def phases_of(
     order: Order,
     captured: Captured,
+    confirmed_observed_at: float | None,
     document: Mapping[str, Any],
     stripe: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, float] | None:
     """One order's phases in ms, or None when a timestamp is missing."""
     customer = next((r for k, r in stripe.items() if k.startswith(f"customer:{order.buyer_id}:")), None)
     attach, pay = stripe.get(f"attach:{order.order_id}"), stripe.get(f"pay:{order.order_id}")
-    if None in (customer, pay, order.tap_answered_at) or "confirmed_at" not in document:
+    if (
+        None in (customer, pay, order.tap_answered_at, confirmed_observed_at)
+        or "confirmed_at" not in document
+    ):
         return None
-    assert customer is not None and pay is not None and order.tap_answered_at is not None
+    assert customer is not None and pay is not None
+    assert order.tap_answered_at is not None and confirmed_observed_at is not None
     in_stripe = sum(float(r["duration_ms"]) for r in (customer, attach, pay) if r is not None)
     milestones = [
         order.tap_sent_at,
         document["created_at"].timestamp(),
         order.tap_answered_at,
         document["confirmed_at"].timestamp(),
+        confirmed_observed_at,
         float(customer["at"]),
         _end(pay),
         captured.occurred_at,
@@ -86,6 +95,7 @@ def phases_of(
 def median_phases(
     orders: Iterable[Order],
     seen: Mapping[str, Captured],
+    confirmed_seen: Mapping[str, float],
     documents: Mapping[str, Mapping[str, Any]],
     stripe: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
@@ -94,7 +104,7 @@ def median_phases(
         order_id = order.order_id
         if order_id is None or order_id not in seen or order_id not in documents:
             continue
-        cut = phases_of(order, seen[order_id], documents[order_id], stripe)
+        cut = phases_of(order, seen[order_id], confirmed_seen.get(order_id), documents[order_id], stripe)
         if cut is not None:
             cuts.append(cut)
     if not cuts:

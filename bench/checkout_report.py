@@ -15,7 +15,8 @@ SHORT = {
     "tap_until_order_created": "tap>created",
     "hold_and_order_written": "hold+order",
     "confirm_until_committed": "confirm",
-    "relay_and_hop_to_payment_worker": "to worker",
+    "confirmed_relayed_to_topic": "conf>topic",
+    "topic_to_first_stripe_call": "topic>stripe",
     "stripe_calls": "stripe",
     "stripe_inside_fake": "(in fake)",
     "stripe_between_requests": "(between)",
@@ -57,7 +58,7 @@ def report(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_phases(result: dict[str, Any]) -> None:
-    columns = [*PHASES[:5], "stripe_inside_fake", "stripe_between_requests", *PHASES[5:]]
+    columns = [*PHASES[:6], "stripe_inside_fake", "stripe_between_requests", *PHASES[6:]]
     print("where the time goes, median ms per phase (orders with every timestamp found):")
     print(f"  {'run':<18} {'orders':>6} " + " ".join(f"{SHORT[c]:>11}" for c in columns) + f" {'p50':>8}")
     fixed = [run for runs in result["fixed_rates"].values() for run in runs]

@@ -4,7 +4,8 @@ rate, on a shop that is already open.
 A run: orders at a fixed rate for a while (checkout_load.open_loop), then up to ``settle_s``
 for every confirmed order's PaymentCaptured to reach the topic; its figures are the latency
 from the tap request to PaymentCaptured observed (p50/p99/max), the rate offered and paid, the
-errors, the orders lost (confirmed, never captured within ``settle_s``), the orders charged
+errors, the orders late (confirmed, not captured within ``settle_s``; ``final_check`` counts
+the ones never captured at all), the orders charged
 more than once or captured without a charge at the fake (``/_fake/charges``), the phases of
 checkout_phases.py, and the CPU each of our processes spent per order (the shop's two
 services and the bench itself; the shared broker, database and fake are not counted).
@@ -18,6 +19,7 @@ queue shows as latency that grows with every order.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +41,7 @@ class Measuring:
     watcher: CapturedWatcher
     orders: Any  # checkout's orders collection (pymongo), read for created_at / confirmed_at
     settle_s: float
+    confirmed: set[str] = dataclasses.field(default_factory=set)  # by every run so far
 
 
 def cpu_now(shop: Shop) -> dict[str, float | None]:
@@ -53,6 +56,7 @@ async def measure_run(m: Measuring, *, label: str, per_s: float, duration_s: flo
     cpu_before = cpu_now(m.shop)
     run = await open_loop(m.http, m.shop, label=label, per_s=per_s, duration_s=duration_s)
     confirmed = run.confirmed_ids()
+    m.confirmed.update(confirmed)
     lost = await m.watcher.wait_for(confirmed, m.settle_s)
     figures = figures_of(m, run, confirmed, lost)
     figures["cpu_ms_per_order"] = {
@@ -83,7 +87,7 @@ def figures_of(m: Measuring, run: Run, confirmed: set[str], lost: set[str]) -> d
         "orders": len(run.orders),
         "errors": len(run.errors()),
         "error_kinds": sorted(set(run.errors())),
-        "lost": len(lost),
+        "late": len(lost),
         "double_charged": sum(n > 1 for n in charges.values()),
         "captured_without_charge": sum(charges[i] == 0 for i in confirmed - lost),
         "latency_ms": {
@@ -93,7 +97,21 @@ def figures_of(m: Measuring, run: Run, confirmed: set[str], lost: set[str]) -> d
             "first_quarter_p50": round(percentile(latencies[:quarter], 0.5), 1) if latencies else None,
             "last_quarter_p50": round(percentile(latencies[-quarter:], 0.5), 1) if latencies else None,
         },
-        "phases": median_phases(run.orders, seen, documents, stripe),
+        "phases": median_phases(run.orders, seen, m.watcher.confirmed_seen, documents, stripe),
+    }
+
+
+async def final_check(m: Measuring, timeout_s: float) -> dict[str, int]:
+    """After every run: the orders never captured (waited for up to ``timeout_s`` more) and
+    those the fake charged other than exactly once, over the whole bench."""
+    lost = await m.watcher.wait_for(m.confirmed, timeout_s)
+    charged = m.shop.stripe.charges()["orders"]
+    charges = [charged.get(order_id, {}).get("charges", 0) for order_id in m.confirmed]
+    return {
+        "confirmed": len(m.confirmed),
+        "lost": len(lost),
+        "charged_twice_or_more": sum(n > 1 for n in charges),
+        "paid_without_a_charge": sum(n == 0 for n in charges) - len(lost),
     }
 
 
@@ -104,7 +122,7 @@ def sustained(figures: dict[str, Any], slo_ms: float) -> str | None:
     climbing = first is not None and last is not None and last > 2 * first + 250
     reasons = [
         f"{figures['errors']} errors {figures['error_kinds']}" if figures["errors"] else "",
-        f"{figures['lost']} lost" if figures["lost"] else "",
+        f"{figures['late']} late" if figures["late"] else "",
         f"{figures['double_charged']} charged twice" if figures["double_charged"] else "",
         f"{figures['captured_without_charge']} paid, uncharged" if figures["captured_without_charge"] else "",
         "the bench fell behind its schedule"
@@ -146,7 +164,7 @@ def print_run(f: dict[str, Any]) -> None:
     print(
         f"  {f['label']:<18} {f['target_per_s']:>6.1f}/s offered {f['offered_per_s']:>6.1f}/s "
         f"paid {f['paid_per_s']:>6.1f}/s  p50 {latency['p50']} ms  p99 {latency['p99']} ms  "
-        f"orders {f['orders']} errors {f['errors']}{f['error_kinds'] or ''} lost {f['lost']} "
+        f"orders {f['orders']} errors {f['errors']}{f['error_kinds'] or ''} late {f['late']} "
         f"double {f['double_charged']}"
         + ("" if verdict == "-" else f"  {'sustained' if verdict is None else 'NOT sustained: ' + verdict}")
     )
