@@ -25,7 +25,7 @@ to the order's PaymentCaptured read from checkout.orders.v1 by the bench's own c
     BENCH_CHECKOUT_RUN_S      seconds of load per run and per search step (default 8)
     BENCH_CHECKOUT_DELAY_MS   the injected Stripe delay (default 200)
     BENCH_CHECKOUT_SEARCH_FROM / _FACTOR / _S   the search's first rate, step and time budget
-                              (default 10, 1.5, 60 s)
+                              (default 4, 1.5, 60 s)
     BENCH_CHECKOUT_SLO_MS     p99 a sustained rate keeps within (default 2000)
     BENCH_CHECKOUT_SETTLE_S   how long a run waits for its last captures (default 30)
 Writes bench/results/checkout.json.
@@ -89,7 +89,7 @@ class Knobs:
             rates=tuple(float(r) for r in knob("RATES", "5,10,20").split(",")),
             run_s=float(knob("RUN_S", "8")),
             delay_ms=int(knob("DELAY_MS", "200")),
-            search_from=float(knob("SEARCH_FROM", "10")),
+            search_from=float(knob("SEARCH_FROM", "4")),
             search_factor=float(knob("SEARCH_FACTOR", "1.5")),
             search_s=float(knob("SEARCH_S", "60")),
             slo_ms=float(knob("SLO_MS", "2000")),
