@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock up down status test test-unit lint topics bench-kafka bench-vault bench-gate bench-timeline bench-uow compose-config
+.PHONY: help install lock up down status test test-unit lint topics bench-kafka bench-vault bench-gate bench-timeline bench-uow bench-checkout compose-config
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,15 @@ bench-timeline: install  ## timeline requests per second against a hello-world e
 
 bench-uow: install  ## unit-of-work commits per second against raw update_one, and the relay's rate
 	@$(BIN)/devstack run -- $(BIN)/python bench/unit_of_work.py
+
+# The shop it opens is the end-to-end tests' (tests/e2e/shop_support.py and its test data).
+BENCH_SHOP_PATH := tests/e2e:services/checkout-service/tests:shared/tests/support
+bench-checkout: install  ## checkout's tap-to-PaymentCaptured latency and sustained orders/s against a Kafka hop and raw writes
+	@if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ]; then \
+	  PYTHONPATH=$(BENCH_SHOP_PATH) $(BIN)/python bench/checkout.py; \
+	else \
+	  PYTHONPATH=$(BENCH_SHOP_PATH) $(BIN)/devstack run -- $(BIN)/python bench/checkout.py; \
+	fi
 
 compose-config:  ## validate docker-compose.yml
 	@if command -v docker-compose >/dev/null; then docker-compose config -q; else docker compose config -q; fi

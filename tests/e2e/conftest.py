@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from e2e_support import Platform
-from shop_support import shop_setup  # noqa: F401  (a fixture)
+from shop_fixtures import shop_setup  # noqa: F401  (a fixture)
 
 from buybutton.auth import TokenIssuer, generate_signing_key
 from devstack.endpoints import Endpoints

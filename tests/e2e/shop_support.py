@@ -1,9 +1,10 @@
-"""A shop open for a test: vault-service and one or more checkout-service instances as real
-processes on this test's own topics and databases, paying through the fake Stripe under this
+"""A shop open for a test or a benchmark: vault-service and one or more checkout-service
+instances as real processes on this test's own topics and databases, paying through the fake Stripe under this
 test's own secret key (its webhook pointed at the first checkout instance), with Puddle & Co.'s
 raincoat on sale to US buyers. Tests tap Buy, confirm and wait for an order's state with it,
-and read what came of it: the events on its topics (``ShopSetup.events``)
-and Stripe's own objects at the fake (``Shop.stripe_get``).
+and read what came of it: the events on its topics (``ShopSetup.events``) and Stripe's own
+objects at the fake (``Shop.stripe_get``). Free of pytest, so that bench/checkout.py opens the
+same shop; the ``shop_setup`` fixture that builds a test's ShopSetup is in shop_fixtures.py.
 
 The services are configured only by environment variables, as in production: checkout signs
 its service tokens to the vault with a key of its own that the vault trusts
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 from checkout_support import GALOSH, GALOSH_TWEET, RAINCOAT_TWEET, posted, publish, rules, terms
 
 from buybutton.auth import TokenIssuer, generate_signing_key
@@ -34,9 +34,7 @@ from buybutton.events import Event
 from buybutton.kafka.codec import decode
 from buybutton.topics import CHECKOUT as CHECKOUT_TOPIC
 from buybutton.topics import Topic
-from devstack.endpoints import Endpoints
 from devstack.fake_stripe.client import FakeStripeAdmin
-from devstack.fake_stripe_fixtures import FakeStripeAccount
 from devstack.service_process import RunningService, running_service
 from devstack.testing import read_until
 
@@ -337,34 +335,3 @@ class ShopSetup:
             webhook_secret=self.webhook_secret,
             checkout_instances=checkout_instances,
         )
-
-
-@pytest.fixture
-def shop_setup(
-    endpoints: Endpoints,
-    registry_topics: str,
-    unique_name: str,
-    signing_key: tuple[str, str],
-    issuer: TokenIssuer,
-    fake_stripe: FakeStripeAccount,
-    tmp_path: Path,
-    mongo_client: Any,
-) -> Iterator[ShopSetup]:
-    webhook_secret = "whsec_" + secrets.token_hex(24)
-    config = shop_config(
-        endpoints_env=endpoints.as_env(),
-        prefix=registry_topics,
-        unique_name=unique_name,
-        identity_public_key=signing_key[1],
-        stripe_url=fake_stripe.url,
-        stripe_key=fake_stripe.api_key,
-        webhook_secret=webhook_secret,
-        state_dir=tmp_path,
-    )
-    try:
-        yield ShopSetup(
-            config, issuer, fake_stripe.admin, webhook_secret, endpoints.kafka_bootstrap, registry_topics
-        )
-    finally:
-        for name in (config.checkout["CHECKOUT_MONGODB_DATABASE"], config.vault["VAULT_MONGODB_DATABASE"]):
-            mongo_client.drop_database(name)

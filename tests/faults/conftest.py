@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from faults_support import FIGURES
 from figure_book import Figures
-from shop_support import shop_setup  # noqa: F401  (a fixture)
+from shop_fixtures import shop_setup  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
