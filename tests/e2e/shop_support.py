@@ -32,6 +32,7 @@ from checkout_support import GALOSH, GALOSH_TWEET, RAINCOAT_TWEET, posted, publi
 from buybutton.auth import TokenIssuer, generate_signing_key
 from buybutton.events import Event
 from buybutton.kafka.codec import decode
+from buybutton.sensitive import card_free
 from buybutton.topics import CHECKOUT as CHECKOUT_TOPIC
 from buybutton.topics import Topic
 from devstack.fake_stripe.client import FakeStripeAdmin
@@ -263,7 +264,7 @@ def wait_until_selling(client: httpx.Client, issuer: TokenIssuer, timeout_s: flo
     """Until checkout's view holds the raincoat and the seller's terms (a probe tap on the
     sold-out size L answers 409 only then; nothing is held by it)."""
     token = issuer.mint("buyer", "buyer-probe", audience=CHECKOUT, country="US")
-    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": secrets.token_hex(8)}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": card_free(lambda: secrets.token_hex(8))}
     body = {"tweet_id": RAINCOAT_TWEET, "variant_id": "raincoat-l", "quantity": 1}
     deadline = time.monotonic() + timeout_s
     while client.post("/v1/orders", json=body, headers=headers).status_code != 409:
