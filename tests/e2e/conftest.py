@@ -12,7 +12,7 @@ import pytest
 from e2e_support import Platform
 from shop_support import shop_setup  # noqa: F401  (a fixture)
 
-from buybutton.auth import TokenIssuer
+from buybutton.auth import TokenIssuer, generate_signing_key
 from devstack.endpoints import Endpoints
 from devstack.service_process import running_service
 
@@ -37,6 +37,7 @@ def platform(
         "ROLLOUT_CONSUMER_GROUP": f"{unique_name}-rollout-service",
         "ROLLOUT_COMMAND_TIMEOUT_S": "5",
         "TWEET_MONGODB_DATABASE": f"{database}_tweet",
+        "TWEET_MERCHANT_TOKEN_SIGNING_KEY": generate_signing_key()[0],
     }
     try:
         with (

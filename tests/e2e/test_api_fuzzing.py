@@ -74,7 +74,9 @@ def rollout_api(platform: Platform) -> Any:
 def tweet_credentials(platform: Platform, case: schemathesis.Case) -> dict[str, str]:
     if case.path in ("/v1/timeline", "/v1/tweets/{tweet_id}"):
         return platform.credentials["buyer"]
-    merchants_own = case.path.startswith("/v1/merchants/{merchant_id}/tweets")
+    merchants_own = case.path.startswith(
+        ("/v1/merchants/{merchant_id}/tweets", "/v1/merchants/{merchant_id}/tokens")
+    )
     if merchants_own or (case.method, case.path) == ("GET", "/v1/merchants/{merchant_id}"):
         return platform.credentials["merchant"]
     return platform.credentials["admin"]
@@ -84,6 +86,8 @@ def pin(case: schemathesis.Case, platform: Platform) -> None:
     """Point a positive case at things that exist, so that it reaches the handler's success path."""
     for name in case.path_parameters or {}:
         case.path_parameters[name] = platform.pinned.get(name, case.path_parameters[name])
+    if case.path.endswith("/tokens") and isinstance(case.body, dict):
+        case.body["audience"] = "checkout-service"  # tokens are issued for configured audiences only
     if case.path.endswith("/price") and isinstance(case.body, dict):
         case.body["price"]["currency"] = "USD"  # a price keeps its currency
     product = case.body.get("product") if isinstance(case.body, dict) else None
