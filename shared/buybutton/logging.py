@@ -5,6 +5,11 @@ that runs last before rendering so that no secret or personal data reaches a log
 Redaction: a key whose name marks a secret or personal data (see ``buybutton.sensitive``) has
 its value replaced by ``[redacted]``, at any depth; any string value has card numbers, bearer
 tokens and JWTs masked.
+
+Libraries that log what passes through them are held at WARNING whatever the level: httpx logs
+every request's URL at INFO (Stripe's customer and payment-method ids, buyer ids in the vault's
+paths) and pymongo's command log at DEBUG holds whole documents; redaction cannot tell an id in
+a URL or a document from any other text.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from structlog.typing import EventDict, WrappedLogger
 from buybutton.sensitive import is_sensitive_name, mask_text
 
 REDACTED = "[redacted]"
+QUIET_LIBRARIES = ("httpx", "httpcore", "pymongo")
 _ALLOWED_KEYS = frozenset(
     {
         "event",
@@ -92,6 +98,8 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for library in QUIET_LIBRARIES:
+        logging.getLogger(library).setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -1,7 +1,7 @@
 """Stripe's webhook: ``POST /v1/stripe/webhook``, called by Stripe, authenticated by the
 ``Stripe-Signature`` header alone (verified with the SDK's verifier against
-CHECKOUT_STRIPE_WEBHOOK_SECRET; forged, altered or older than five minutes → 400, nothing
-changes).
+CHECKOUT_STRIPE_WEBHOOK_SECRET; forged, altered, older than five minutes, or a body that is not
+an event → 400, nothing changes).
 
 A verified ``payment_intent.*`` event for one of our orders (``metadata.order_id``) becomes
 PaymentCheckRequested on that order (cause ``stripe:<event id>``, so Stripe's retries of one

@@ -200,17 +200,22 @@ class StripeGateway:
                 raise
 
     def verify_webhook(self, payload: bytes, signature_header: str | None) -> stripe.Event:
-        """The event, once the SDK's verifier accepted its Stripe-Signature; else ``InvalidWebhook``."""
+        """The event, once the SDK's verifier accepted its Stripe-Signature and the body is an event
+        (an object with a string ``id`` and ``type``); else ``InvalidWebhook``."""
         if not signature_header or not self._webhook_secret:
             raise InvalidWebhook(
                 "no Stripe-Signature header" if not signature_header else "no webhook secret"
             )
         try:
-            return self._client.construct_event(
+            event = self._client.construct_event(
                 payload, signature_header, self._webhook_secret, tolerance=self._webhook_tolerance_s
             )
-        except (stripe.SignatureVerificationError, ValueError) as error:
+        # AttributeError: the SDK builds the event from JSON that is not an object (null, a list)
+        except (stripe.SignatureVerificationError, ValueError, AttributeError) as error:
             raise InvalidWebhook(f"webhook refused: {type(error).__name__}") from error
+        if not all(isinstance(getattr(event, name, None), str) for name in ("id", "type")):
+            raise InvalidWebhook("webhook refused: not an event (no id or type)")
+        return event
 
     async def _retrieve_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         return await self._send(

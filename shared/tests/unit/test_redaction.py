@@ -64,6 +64,17 @@ def luhn_complete(body: str) -> str:
     raise AssertionError("unreachable: one check digit always completes a Luhn number")
 
 
+def test_libraries_that_log_urls_or_documents_say_only_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("checkout-service", level="DEBUG")
+    logging.getLogger("httpx").info('HTTP Request: POST /v1/payment_methods/pm_1Ada/attach "200 OK"')
+    logging.getLogger("pymongo.command").debug('{"message": "Command succeeded", "reply": "cus_1Ada"}')
+    logging.getLogger("httpx").warning("the vault answered slowly")
+    get_logger("checkout_service").debug("payment step")
+    out = capsys.readouterr().out
+    assert "pm_1Ada" not in out and "cus_1Ada" not in out
+    assert "the vault answered slowly" in out and "payment step" in out
+
+
 @given(st.text(alphabet="0123456789", min_size=12, max_size=18), st.sampled_from(["", " ", "-"]))
 def test_every_luhn_valid_13_to_19_digit_number_is_found(body: str, separator: str) -> None:
     number = luhn_complete(body)

@@ -1,5 +1,6 @@
 """Webhook verification with the SDK's own verifier: a payload signed the way the fake Stripe
-(and Stripe) signs it passes; a missing, forged, stale or other-body signature is InvalidWebhook."""
+(and Stripe) signs it passes; a missing, forged, stale or other-body signature is InvalidWebhook,
+and so is a signed body that is not an event (JSON but not an object, or without id or type)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ EVENT = json.dumps(
     indent=2,
 )
 
+NOT_STRINGS = '{"id": 7, "type": ["payment_intent.succeeded"]}'
+
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[StripeGateway]:
@@ -49,8 +52,24 @@ def test_a_signed_event_is_accepted(gateway: StripeGateway) -> None:
         (EVENT, signature_header(EVENT, WEBHOOK_SECRET, int(time.time()) - 301)),
         (EVENT, "t=not-a-time,v1=00"),
         ("not json", signature_header("not json", WEBHOOK_SECRET, int(time.time()))),
+        ("null", signature_header("null", WEBHOOK_SECRET, int(time.time()))),
+        ("[1]", signature_header("[1]", WEBHOOK_SECRET, int(time.time()))),
+        ("{}", signature_header("{}", WEBHOOK_SECRET, int(time.time()))),
+        (NOT_STRINGS, signature_header(NOT_STRINGS, WEBHOOK_SECRET, int(time.time()))),
     ],
-    ids=["missing", "empty", "forged", "altered_body", "stale", "garbled", "not_json"],
+    ids=[
+        "missing",
+        "empty",
+        "forged",
+        "altered_body",
+        "stale",
+        "garbled",
+        "not_json",
+        "signed_null",
+        "signed_list",
+        "signed_without_id_or_type",
+        "signed_id_and_type_not_strings",
+    ],
 )
 def test_anything_else_is_an_invalid_webhook(
     gateway: StripeGateway, payload: str, header: str | None
