@@ -169,6 +169,7 @@ RELAY = Topic(
     events=(OrderForwarded, OrderShipped, OrderFulfilled),
     partitions=12,
     retention_ms=KEEP_FOREVER,
+    consumed_by=("checkout-service",),
     description="what merchants received and reported back",
 )
 VAULT = Topic(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from pydantic import Field
 
 from buybutton.auth import Principal, require
+from buybutton.cursors import parse_cursor
 from buybutton.events.envelope import Identifier
 from buybutton.inputs import CardFree, StrictInput
 from buybutton.rollout import GateRules
@@ -22,7 +23,7 @@ from checkout_service.checkout import BuyRequest, Checkout, KeyReused, NotShown,
 from checkout_service.holds import SoldOut, UnknownProduct
 from checkout_service.order_states import IllegalTransition
 from checkout_service.saved_profiles import saved_profile_hint
-from checkout_service.views import BuyAnswer, OrderPage, OrderView, buyer_orders, order_view, parse_cursor
+from checkout_service.views import BuyAnswer, OrderPage, OrderView, buyer_orders, order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 Buyer = Annotated[Principal, Depends(require("buyer"))]

@@ -10,6 +10,10 @@ live. Both take a buyer token and reach only the buyer's own orders (another's a
 - ``GET /v1/orders/{order_id}/events``: server-sent events, one ``state`` event (the order as
   GET shows it) now and on every change, until the order is paid, failed, cancelled or later, or
   ``STREAM_LIMIT_S`` passes; a comment line every ``HEARTBEAT_S`` keeps proxies from closing it.
+  ``?until=delivered`` follows the order past payment: the stream ends once the merchant
+  reported it shipped or fulfilled (with the tracking number or the download), or it failed,
+  was cancelled or refunded. Payment is what a buyer waits for on the page; delivery can take
+  days, so following it is asked for, not the default.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import Field, model_validator
 
@@ -35,6 +39,8 @@ from checkout_service.views import OrderView, order_view
 router = APIRouter(prefix="/v1/orders", tags=["payment"])
 PaymentMethodRef = Annotated[str, Field(pattern=r"^pm_[A-Za-z0-9_]{1,100}$")]
 SETTLED = frozenset({"paid", "forwarded", "shipped", "fulfilled", "failed", "cancelled", "refunded"})
+DELIVERED = frozenset({"shipped", "fulfilled", "failed", "cancelled", "refunded"})
+ENDS_AT = {"paid": SETTLED, "delivered": DELIVERED}
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
 STREAM_LIMIT_S = 900.0
@@ -89,8 +95,14 @@ async def confirm_order(order_id: OrderId, body: ConfirmInput, buyer: Buyer, req
 
 
 @router.get("/{order_id}/events", summary="The order's state, live (server-sent events); buyer token")
-async def order_events(order_id: OrderId, buyer: Buyer, request: Request) -> StreamingResponse:
+async def order_events(
+    order_id: OrderId,
+    buyer: Buyer,
+    request: Request,
+    until: Annotated[Literal["paid", "delivered"], Query(description="when the stream ends")] = "paid",
+) -> StreamingResponse:
     checkout: Checkout = request.app.state.checkout
+    ends_at = ENDS_AT[until]
     try:
         first = await asyncio.to_thread(checkout.order_of, buyer, order_id)
     except OrderNotFound:
@@ -104,7 +116,7 @@ async def order_events(order_id: OrderId, buyer: Buyer, request: Request) -> Str
             if view != shown:
                 shown, last_sent = view, time.monotonic()
                 yield f"event: state\ndata: {view}\n\n"
-                if order["state"] in SETTLED:
+                if order["state"] in ends_at:
                     return
             elif time.monotonic() - last_sent > HEARTBEAT_S:
                 last_sent = time.monotonic()

@@ -2,7 +2,8 @@
 
 The lifespan opens MongoDB (catalogue, merchant_terms, orders, customers), follows the rollout
 rules (local replica; the gate is decided in-process), consumes the tweets, merchants and vault
-topics into its views and erasures (handlers.py), runs the payment worker as its own consumer
+topics into its views and erasures (handlers.py) and merchant-relay's reports into the orders
+(merchant_progress.py), runs the payment worker as its own consumer
 group over the orders topic (payment_worker.py), relays the orders' and the catalogue's
 outboxes (checkout.orders.v1, checkout.stock.v1), and runs the sweeper (expiry.py).
 """
@@ -42,6 +43,7 @@ from checkout_service.config import Settings
 from checkout_service.confirming import Confirmer
 from checkout_service.expiry import Sweeper, SweeperTask
 from checkout_service.handlers import routes
+from checkout_service.merchant_progress import relay_routes
 from checkout_service.payment_worker import PaymentWorker, forget_buyer
 from checkout_service.stripe_gateway import StripeGateway
 from checkout_service.vault_client import VAULT_SCOPES, VaultClient
@@ -100,7 +102,10 @@ def create_app(settings: Settings) -> FastAPI:
                 gateway=gateway,
             )
             await runtime.consume(
-                routes(catalogue_store=checkout.catalogue, terms_store=checkout.terms, forget=forget)
+                {
+                    **routes(catalogue_store=checkout.catalogue, terms_store=checkout.terms, forget=forget),
+                    **relay_routes(checkout.orders),
+                }
             )
             worker = PaymentWorker(
                 orders=checkout.orders,

@@ -5,8 +5,9 @@ event whose target is not a next state of the current one changes nothing.
 
 held → confirming → requires_action → paid → forwarded → shipped → fulfilled; held, confirming
 and requires_action may end in failed or cancelled; paid and later in refunded. failed,
-cancelled and refunded are final. (Today only held and cancelled are reached; confirming and
-the rest belong to the payment part.)
+cancelled and refunded are final. A paid order may go straight to shipped or fulfilled: the
+merchant's report can reach checkout before the relay's OrderForwarded (that late event then
+changes nothing).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ TRANSITIONS: Mapping[OrderState, frozenset[OrderState]] = {
     "held": frozenset({"confirming", "failed", "cancelled"}),
     "confirming": frozenset({"requires_action", "paid", "failed", "cancelled"}),
     "requires_action": frozenset({"paid", "failed", "cancelled"}),
-    "paid": frozenset({"forwarded", "refunded"}),
+    # a merchant's report may overtake the relay's OrderForwarded: shipped or fulfilled skip it
+    "paid": frozenset({"forwarded", "shipped", "fulfilled", "refunded"}),
     "forwarded": frozenset({"shipped", "fulfilled", "refunded"}),
     "shipped": frozenset({"fulfilled", "refunded"}),
     "fulfilled": frozenset({"refunded"}),

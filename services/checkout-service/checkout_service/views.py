@@ -3,27 +3,23 @@
 A buyer sees the amount (unit price times quantity), never the platform fee or the merchant's
 Stripe account (platform economics), nor the hash of the Idempotency-Key, nor Stripe's
 customer or payment-method ids; the card only as brand and last four digits; 3-D Secure's
-``next_action`` while the order waits for it. The list's cursor is
-opaque to callers: the (created_at, order_id) of the last order shown; one that does not parse
-answers 422.
+``next_action`` while the order waits for it; once its merchant reported it (merchant-relay's
+OrderShipped / OrderFulfilled), ``shipment`` (carrier, tracking number) and ``fulfilment`` (the
+delivery reference, and the download link of a digital good). The list's cursor is opaque to
+callers (``buybutton.cursors``); one that does not parse answers 422.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo.collection import Collection
 
+from buybutton.cursors import NEWEST_FIRST, Position, encode_cursor, older_than
 from buybutton.money import Money
-
-Position = tuple[datetime, str]
 
 
 class NextAction(BaseModel):
@@ -36,6 +32,21 @@ class NextAction(BaseModel):
 class CardShown(BaseModel):
     brand: str
     last4: str
+
+
+class ShipmentShown(BaseModel):
+    """The merchant's report that the goods left: the carrier and its tracking number."""
+
+    carrier: str
+    tracking_number: str
+
+
+class FulfilmentShown(BaseModel):
+    """The merchant's report that a digital good was delivered: its reference (a licence key
+    itself, or a reference of the download) and, for a download, the link."""
+
+    delivery_reference: str
+    download_link: str | None = None
 
 
 class OrderView(BaseModel):
@@ -55,6 +66,8 @@ class OrderView(BaseModel):
     next_action: NextAction | None = None
     card: CardShown | None = None
     refunded: Money | None = None
+    shipment: ShipmentShown | None = None
+    fulfilment: FulfilmentShown | None = None
 
 
 class SavedProfileHint(BaseModel):
@@ -80,37 +93,11 @@ def order_view(order_id: str, order: Mapping[str, Any]) -> OrderView:
     return OrderView(order_id=order_id, card=shown, **fields)
 
 
-def encode_cursor(order: Mapping[str, Any]) -> str:
-    raw = json.dumps([order["created_at"].astimezone(UTC).isoformat(), order["_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def parse_cursor(cursor: str | None) -> Position | None:
-    if cursor is None:
-        return None
-    try:
-        created_at, order_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None or not isinstance(order_id, str):
-            raise ValueError("incomplete cursor")
-        return moment.astimezone(UTC), order_id
-    except (ValueError, TypeError, OverflowError, binascii.Error):
-        raise RequestValidationError(
-            [{"loc": ("query", "cursor"), "msg": "not a cursor this API gave out", "type": "value_error"}]
-        ) from None
-
-
 def buyer_orders(
     orders: Collection[dict[str, Any]], buyer_id: str, *, limit: int, after: Position | None
 ) -> OrderPage:
-    query: dict[str, Any] = {"buyer_id": buyer_id}
-    if after is not None:
-        created_at, order_id = after
-        query["$or"] = [
-            {"created_at": {"$lt": created_at}},
-            {"created_at": created_at, "_id": {"$lt": order_id}},
-        ]
-    found = list(orders.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit))
+    query: dict[str, Any] = {"buyer_id": buyer_id, **older_than(after)}
+    found = list(orders.find(query).sort(NEWEST_FIRST).limit(limit))
     return OrderPage(
         orders=[order_view(o["_id"], o) for o in found],
         next_cursor=encode_cursor(found[-1]) if len(found) == limit else None,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pydantic_settings import SettingsConfigDict
 
 from buybutton.settings import ServiceSettings
+from merchant_relay.api_settings import MerchantApiSettings
 
 
-class Settings(ServiceSettings):
+class Settings(MerchantApiSettings, ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RELAY_", frozen=True, extra="ignore")
 
     service_name: str = "merchant-relay"

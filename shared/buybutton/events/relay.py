@@ -34,10 +34,13 @@ class OrderShipped(OrderEvent):
 
 
 class OrderFulfilled(OrderEvent):
-    """The merchant reported that a digital order was delivered."""
+    """The merchant reported that a digital order was delivered: ``delivery_reference`` is the
+    licence key itself, or for a download a short reference of it (``dl_...``) with the link in
+    ``download_link`` (an https URL; absent for a licence key)."""
 
     event_type: Literal["OrderFulfilled"] = "OrderFulfilled"
     schema_version: Literal[1] = 1
 
     merchant_id: Identifier
     delivery_reference: str = Field(min_length=1, max_length=200)
+    download_link: str | None = Field(default=None, max_length=2048, pattern=r"^https://")
