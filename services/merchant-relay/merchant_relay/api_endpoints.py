@@ -40,7 +40,7 @@ class EndpointInput(StrictInput):
 
 def _unsafe(refusal: UnsafeEndpoint) -> HTTPException:
     problem = {"loc": ["body", "url"], "msg": str(refusal), "type": "unsafe_endpoint"}
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=[problem])
+    return HTTPException(422, detail=[problem])
 
 
 @router.put(

@@ -30,7 +30,9 @@ from merchant_relay.endpoint_urls import Resolver, system_resolver
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond as MongoDB keeps it, so an answer shows what a later read shows."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass(frozen=True)

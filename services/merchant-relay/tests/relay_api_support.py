@@ -38,7 +38,9 @@ def merchant(issuer: TokenIssuer, merchant_id: str = PUDDLE) -> dict[str, str]:
     return {"Authorization": f"Bearer {issuer.mint('merchant', merchant_id, audience=AUD)}"}
 
 
-def relay_order(order_id: str, merchant_id: str = PUDDLE, *, minutes: int = 0, state: str = "forwarded") -> dict[str, Any]:
+def relay_order(
+    order_id: str, merchant_id: str = PUDDLE, *, minutes: int = 0, state: str = "forwarded"
+) -> dict[str, Any]:
     """An order as the pipeline stores it: the merchant's copy, without address or contact."""
     return {
         "_id": order_id,
