@@ -34,13 +34,17 @@ class OrderShipped(OrderEvent):
 
 
 class OrderFulfilled(OrderEvent):
-    """The merchant reported that a digital order was delivered: ``delivery_reference`` is the
-    licence key itself, or for a download a short reference of it (``dl_...``) with the link in
-    ``download_link`` (an https URL; absent for a licence key)."""
+    """The merchant reported that a digital order was delivered."""
 
     event_type: Literal["OrderFulfilled"] = "OrderFulfilled"
     schema_version: Literal[1] = 1
 
     merchant_id: Identifier
     delivery_reference: str = Field(min_length=1, max_length=200)
-    download_link: str | None = Field(default=None, max_length=2048, pattern=r"^https://")
+    # delivery_reference: the licence key itself, or for a download a short reference (dl_...)
+    download_link: str | None = Field(
+        default=None,
+        max_length=2048,
+        pattern=r"^https://",
+        description="the download of the digital good (https); absent when a licence key was delivered",
+    )
