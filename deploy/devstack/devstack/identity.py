@@ -7,7 +7,7 @@ The services that sign tokens themselves get key pairs of their own, kept beside
 (``.devstack/identity/<service>/``): tweet-service's signs merchant tokens
 (TWEET_MERCHANT_TOKEN_SIGNING_KEY), checkout-service's its service tokens to the vault
 (CHECKOUT_SERVICE_SIGNING_KEY). ``service_trust`` is who trusts whom, as each service's
-AUTH_TRUSTED_ISSUERS: checkout trusts tweet-service for merchant tokens; the vault trusts
+AUTH_TRUSTED_ISSUERS: checkout and merchant-relay trust tweet-service for merchant tokens; the vault trusts
 checkout-service for its own service tokens with the scopes checkout needs, and nothing else."""
 
 from __future__ import annotations
@@ -62,6 +62,13 @@ def service_trust(settings: StackSettings, service: str) -> dict[str, str]:
             "CHECKOUT_SERVICE_SIGNING_KEY": ensure_key_pair(settings, "checkout-service")[0],
             "AUTH_TRUSTED_ISSUERS": trusted_issuers_json(tweet),
         }
+    if service == "merchant-relay":
+        tweet = TrustedIssuerSpec(
+            issuer="tweet-service",
+            public_key=ensure_key_pair(settings, "tweet-service")[1],
+            kinds=["merchant"],
+        )
+        return {"AUTH_TRUSTED_ISSUERS": trusted_issuers_json(tweet)}
     if service == "vault-service":
         checkout = TrustedIssuerSpec(
             issuer="checkout-service",

@@ -46,7 +46,9 @@ class Settings(ServiceSettings):
         default=600, ge=60, description="how long a merchant token lives, at most AUTH_MAX_TOKEN_LIFETIME_S"
     )
     merchant_token_audiences: list[str] = Field(
-        default=["checkout-service"], min_length=1, description="the services merchant tokens may be for"
+        default=["checkout-service", "merchant-relay"],
+        min_length=1,
+        description="the services merchant tokens may be for",
     )
 
     @field_validator("merchant_token_signing_key")

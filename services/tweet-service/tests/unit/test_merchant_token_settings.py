@@ -24,10 +24,10 @@ def settings(**changes: Any) -> Settings:
     return Settings(**{"environment": "test", **BASE, **changes})
 
 
-def test_defaults_ten_minutes_for_checkout_only() -> None:
+def test_defaults_ten_minutes_for_the_merchant_apis() -> None:
     signed = settings(merchant_token_signing_key=PRIVATE)
     assert signed.merchant_token_ttl_s == 600
-    assert signed.merchant_token_audiences == ["checkout-service"]
+    assert signed.merchant_token_audiences == ["checkout-service", "merchant-relay"]
     assert signed.merchant_token_signing_key is not None
     assert PRIVATE not in repr(signed), "the key is a secret: never in a repr or a log line"
 
