@@ -9,12 +9,19 @@ published by the platform on its PLAINTEXT listener:
   writing even to its own topic are refused by the broker (authorisation errors, printed);
 - a wrong password or an unknown user is refused at authentication;
 - onboarding again replaces the password (the old one is refused);
-- the platform's clients on the PLAINTEXT listener still create, write and read anything.
+- the platform's clients on the PLAINTEXT listener still create, write and read anything;
+- ``relay-admin onboard-kafka`` prints credentials with which examples/merchant_kafka_consumer.py
+  reads the topic, handling a message published twice (same webhook-id) once, across a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -39,6 +46,7 @@ from merchant_relay.broker_access import MerchantBrokerAccess, merchant_admin_cl
 
 pytestmark = pytest.mark.stack
 DEADLINE_S = 30.0
+EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "merchant_kafka_consumer.py"
 
 
 @pytest.fixture(scope="module")
@@ -310,3 +318,93 @@ async def test_the_platforms_listener_keeps_every_right(
     print(f"platform listener: provisioned {len(reports)} topics, read {read} as group merchant-relay")
     assert all(report.outcome == "created" for report in reports)
     assert read == [f"{prefix}checkout.orders.v1", puddle.topic, galosh.topic]
+
+
+def _run(command: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{command[0]} exited {done.returncode}: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+def _onboard_with_relay_admin(broker: PrivateKafka, merchant_id: str) -> dict[str, str]:
+    """``relay-admin onboard-kafka`` as an operator runs it; the credentials it printed."""
+    printed = _run(
+        [str(Path(sys.executable).parent / "relay-admin"), "onboard-kafka", merchant_id],
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "RELAY_MERCHANT_KAFKA_BOOTSTRAP_SERVERS": broker.merchant_bootstrap_servers,
+        },
+    )
+    lines = [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in printed.splitlines()[1:]]
+    return {name: value for name, value in lines}
+
+
+async def _publish(broker: PrivateKafka, topic: str, messages: list[tuple[str, str, str]]) -> None:
+    """(webhook-id, type, order id) records as the relay publishes them."""
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    await producer.start()
+    try:
+        for webhook_id, kind, order_id in messages:
+            body = {"type": kind, "timestamp": "2025-06-01T12:00:00Z", "data": {"order_id": order_id}}
+            await producer.send_and_wait(
+                topic,
+                json.dumps(body).encode(),
+                key=order_id.encode(),
+                headers=[("webhook-id", webhook_id.encode()), ("type", kind.encode())],
+            )
+    finally:
+        await producer.stop()
+
+
+def _example(credentials: dict[str, str], seen_file: Path, stop_after: int) -> list[dict[str, Any]]:
+    printed = _run(
+        [
+            sys.executable,
+            str(EXAMPLE),
+            "--seen-file",
+            str(seen_file),
+            "--stop-after",
+            str(stop_after),
+        ],
+        {
+            "MERCHANT_KAFKA_BOOTSTRAP_SERVERS": credentials["bootstrap.servers"],
+            "MERCHANT_KAFKA_USERNAME": credentials["username"],
+            "MERCHANT_KAFKA_PASSWORD": credentials["password"],
+            "MERCHANT_KAFKA_TOPIC": credentials["topic"],
+        },
+    )
+    return [json.loads(line) for line in printed.splitlines()]
+
+
+async def test_the_example_consumer_reads_with_onboarded_credentials_and_handles_each_message_once(
+    broker: PrivateKafka, tmp_path: Path
+) -> None:
+    merchant_id = f"wellington-boots-{uuid.uuid4().hex[:6]}"
+    credentials = await asyncio.to_thread(_onboard_with_relay_admin, broker, merchant_id)
+    assert credentials["username"] == f"merchant-{merchant_id}"
+    assert credentials["consumer groups"] == f"merchant-{merchant_id}.<anything>"
+    seen_file = tmp_path / "seen.txt"
+    await _publish(
+        broker,
+        credentials["topic"],
+        [
+            ("msg_paid1", "order.paid", "order-1"),
+            ("msg_paid1", "order.paid", "order-1"),
+            ("msg_paid2", "order.paid", "order-2"),
+        ],
+    )
+
+    first = await asyncio.to_thread(_example, credentials, seen_file, 3)
+    await _publish(
+        broker,
+        credentials["topic"],
+        [("msg_paid2", "order.paid", "order-2"), ("msg_refund1", "order.refunded", "order-1")],
+    )
+    after_restart = await asyncio.to_thread(_example, credentials, seen_file, 2)
+
+    print(f"first run: {first}\nafter a restart: {after_restart}")
+    handled = [line["handled"] for line in first + after_restart if "handled" in line]
+    skipped = [line["duplicate_skipped"] for line in first + after_restart if "duplicate_skipped" in line]
+    print(f"records read 5, handled {len(handled)}, duplicates skipped {len(skipped)}")
+    assert handled == ["msg_paid1", "msg_paid2", "msg_refund1"]
+    assert skipped == ["msg_paid1", "msg_paid2"]
