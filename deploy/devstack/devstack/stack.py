@@ -75,6 +75,7 @@ class Stack:
             stripe_api_base=self.stripe_mock.url,
             fake_stripe_api_base=self.fake_stripe.url,
             fake_stripe_webhook_secret=ensure_webhook_secret(self.settings),
+            kafka_merchant_bootstrap=self.kafka.merchant_address,
         )
 
     def process(self, component: Component) -> ManagedProcess:
