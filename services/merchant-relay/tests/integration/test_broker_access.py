@@ -406,5 +406,6 @@ async def test_the_example_consumer_reads_with_onboarded_credentials_and_handles
     handled = [line["handled"] for line in first + after_restart if "handled" in line]
     skipped = [line["duplicate_skipped"] for line in first + after_restart if "duplicate_skipped" in line]
     print(f"records read 5, handled {len(handled)}, duplicates skipped {len(skipped)}")
-    assert handled == ["msg_paid1", "msg_paid2", "msg_refund1"]
-    assert skipped == ["msg_paid1", "msg_paid2"]
+    # orders 1 and 2 sit on different partitions: their relative order is the broker's choice
+    assert sorted(handled) == ["msg_paid1", "msg_paid2", "msg_refund1"]
+    assert sorted(skipped) == ["msg_paid1", "msg_paid2"]
