@@ -24,6 +24,8 @@ class StackSettings(BaseSettings):
     host: str = "127.0.0.1"
     kafka_port: int = Field(default=19092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
+    # merchants' own listener: SASL/SCRAM-SHA-512 credentials, ACLs per merchant
+    kafka_merchant_port: int = Field(default=19094, ge=1, le=65535)
     kafka_heap: str = "1g"
     mongo_port: int = Field(default=27027, ge=1, le=65535)
     stripe_port: int = Field(default=12111, ge=1, le=65535)

@@ -8,6 +8,8 @@ together or not at all.
 Beside them, optional: ``FAKE_STRIPE_API_BASE``, the fake Stripe server (behaviour: replays,
 declines, 3-D Secure, faults, counted charges), and ``FAKE_STRIPE_WEBHOOK_SECRET``, the secret
 it signs webhooks with. ``STRIPE_API_BASE`` stays stripe-mock (request shapes).
+And ``RELAY_MERCHANT_KAFKA_BOOTSTRAP_SERVERS``, the broker's SASL/SCRAM listener for partner
+merchants (``relay-admin onboard-kafka`` prints it for them), when the stack has one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ MONGO_ENV = "MONGODB_URL"
 STRIPE_ENV = "STRIPE_API_BASE"
 FAKE_STRIPE_ENV = "FAKE_STRIPE_API_BASE"
 FAKE_STRIPE_SIGNING_ENV = "FAKE_STRIPE_WEBHOOK_SECRET"
+MERCHANT_KAFKA_ENV = "RELAY_MERCHANT_KAFKA_BOOTSTRAP_SERVERS"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Endpoints:
     stripe_api_base: str
     fake_stripe_api_base: str | None = None
     fake_stripe_webhook_secret: str | None = None
+    kafka_merchant_bootstrap: str | None = None
 
     def as_env(self) -> dict[str, str]:
         env = {
@@ -41,6 +45,8 @@ class Endpoints:
             env[FAKE_STRIPE_ENV] = self.fake_stripe_api_base
         if self.fake_stripe_webhook_secret:
             env[FAKE_STRIPE_SIGNING_ENV] = self.fake_stripe_webhook_secret
+        if self.kafka_merchant_bootstrap:
+            env[MERCHANT_KAFKA_ENV] = self.kafka_merchant_bootstrap
         return env
 
     @classmethod
@@ -59,7 +65,10 @@ class Endpoints:
                 f"{', '.join(given)} set but {', '.join(missing)} not: set all three endpoints or none"
             )
         fake_base, fake_secret = fake_stripe_from_env(environ)
-        return cls(values[KAFKA_ENV], values[MONGO_ENV], values[STRIPE_ENV], fake_base, fake_secret)
+        merchant_kafka = environ.get(MERCHANT_KAFKA_ENV, "").strip() or None
+        return cls(
+            values[KAFKA_ENV], values[MONGO_ENV], values[STRIPE_ENV], fake_base, fake_secret, merchant_kafka
+        )
 
 
 def fake_stripe_from_env(environ: Mapping[str, str] = os.environ) -> tuple[str | None, str | None]:

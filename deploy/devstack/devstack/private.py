@@ -148,6 +148,11 @@ class PrivateKafka(PrivateServer[Kafka]):
     def bootstrap_servers(self) -> str:
         return self.component.address
 
+    @property
+    def merchant_bootstrap_servers(self) -> str:
+        """The SASL/SCRAM listener merchants use (see devstack.components.kafka)."""
+        return self.component.merchant_address
+
 
 class PrivateSecantusDB(PrivateServer[SecantusDB]):
     @property
@@ -165,9 +170,13 @@ def _free_ports(count: int) -> list[int]:
 
 
 def kafka_settings(state_dir: Path, *, heap: str = "512m") -> StackSettings:
-    broker, controller = _free_ports(2)
+    broker, controller, merchants = _free_ports(3)
     return StackSettings(
-        kafka_port=broker, kafka_controller_port=controller, kafka_heap=heap, state_dir=state_dir
+        kafka_port=broker,
+        kafka_controller_port=controller,
+        kafka_merchant_port=merchants,
+        kafka_heap=heap,
+        state_dir=state_dir,
     )
 
 

@@ -3,6 +3,8 @@
 ``up`` installs what is missing (cached), starts what is not running, and returns only when
 every component answers a real request, or raises StackError naming the component and its log.
 ``down`` stops the processes recorded in the stack's pid files and nothing else.
+A component that was already running with an older configuration (Kafka without the merchants'
+SASL listener) is reported, never restarted: other work may rely on it.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class Stack:
             stripe_api_base=self.stripe_mock.url,
             fake_stripe_api_base=self.fake_stripe.url,
             fake_stripe_webhook_secret=ensure_webhook_secret(self.settings),
+            kafka_merchant_bootstrap=self.kafka.merchant_address,
         )
 
     def process(self, component: Component) -> ManagedProcess:
@@ -101,6 +104,10 @@ class Stack:
             started += self._start_all([c for c in self.components if c in self.services])
         for component in started:
             self.report(f"{component.name} is up on {component.address}")
+        for component in self.components:
+            drift = None if component in started else component.configuration_drift()
+            if drift:
+                self.report(f"{component.name}: running with an older configuration: {drift}")
         return [c.name for c in started]
 
     def _start_all(self, components: list[Component]) -> list[Component]:

@@ -109,6 +109,10 @@ class Component(ABC):
     def prepare(self) -> None:  # noqa: B027 (optional step; most components need none)
         """One-off preparation of the data folder before the first start (nothing by default)."""
 
+    def configuration_drift(self) -> str | None:
+        """Why a running instance lacks this configuration (a restart would apply it), or None."""
+        return None
+
     @abstractmethod
     def command(self) -> list[str]: ...
 

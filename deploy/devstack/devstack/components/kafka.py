@@ -2,7 +2,18 @@
 
 Install: the broker jars and a logging binding, fetched by Maven from the pom in resources/.
 Prepare: ``kafka.tools.StorageTool format`` of the data folder, once. Start: ``kafka.Kafka``.
-Ready when an admin client can list topics.
+Ready when an admin client can list topics on the platform's listener.
+
+Two client listeners. PLAINTEXT (``kafka_port``) is the platform's: its connections are
+User:ANONYMOUS, a super user, so the platform's services work as they did before ACLs existed.
+MERCHANT (``kafka_merchant_port``, SASL_PLAINTEXT with SCRAM-SHA-512) is the partner merchants':
+each authenticates with the credential created when it was onboarded and the StandardAuthorizer
+lets it do only what its ACLs allow (no ACL found = refused). The controller listener is
+PLAINTEXT too, so the broker's own calls to its controller are the super user's.
+
+Configuration is written on every start and a data folder formatted by an earlier version keeps
+working; a broker that is still running from before the merchant listener existed is reported by
+``configuration_drift`` (a restart picks the new configuration up).
 """
 
 from __future__ import annotations
@@ -61,6 +72,28 @@ class Kafka(Component):
     def address(self) -> str:
         return f"{self.settings.host}:{self.settings.kafka_port}"
 
+    @property
+    def merchant_address(self) -> str:
+        """The merchants' SASL/SCRAM listener (bootstrap address for merchants' clients)."""
+        return f"{self.settings.host}:{self.settings.kafka_merchant_port}"
+
+    def merchant_listener_answers(self) -> bool:
+        try:
+            with socket.create_connection((self.settings.host, self.settings.kafka_merchant_port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def configuration_drift(self) -> str | None:
+        """Why the running broker does not have this configuration, or None if it does."""
+        if self.merchant_listener_answers():
+            return None
+        return (
+            f"the broker on {self.address} has no merchant listener on {self.merchant_address} "
+            "(it was started before SASL/ACLs were configured); restart it when nobody relies "
+            "on it: devstack down && devstack up"
+        )
+
     def _java(self, main_class: str, *args: str) -> list[str]:
         heap = self.settings.kafka_heap
         return [
@@ -84,11 +117,25 @@ class Kafka(Component):
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{controller}",
-            "listeners": f"PLAINTEXT://{self.address},CONTROLLER://{controller}",
-            "advertised.listeners": f"PLAINTEXT://{self.address}",
+            "listeners": (
+                f"PLAINTEXT://{self.address},CONTROLLER://{controller},MERCHANT://{self.merchant_address}"
+            ),
+            "advertised.listeners": f"PLAINTEXT://{self.address},MERCHANT://{self.merchant_address}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": (
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,MERCHANT:SASL_PLAINTEXT"
+            ),
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.merchant.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.merchant.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            ),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            # the platform's listener and the controller's are unauthenticated: their principal
+            # is ANONYMOUS, which keeps every right; merchants get only what an ACL grants
+            "super.users": "User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
             "log.dirs": str(self.data_dir),
             "num.partitions": "3",
             # topics are declared in the registry and provisioned; a typo must fail, not create
