@@ -120,6 +120,7 @@ class DeliveryWorker:
         )
         if verdict.verdict == "delivered":
             reached.add("webhook")
+            await asyncio.to_thread(self.deliveries.reached, claim, "webhook")
         await self._record_reached(claim, reached)
         await self._conclude(claim, verdict, status=str(answer.status or answer.error))
 

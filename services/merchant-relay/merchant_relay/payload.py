@@ -53,10 +53,16 @@ class Refund(Strict):
     reason: str
 
 
+class ShipTo(ShippingAddress):
+    """The address to ship to (a list's ``is_default`` means nothing here)."""
+
+    is_default: bool = Field(default=False, exclude=True)
+
+
 class OrderData(MerchantOrder):
     """The merchant's copy as sent: the kept copy plus what the vault answered for this send."""
 
-    shipping_address: ShippingAddress | None = None
+    shipping_address: ShipTo | None = None
     contact_email: str | None = None
     refunded: list[Refund] = Field(default_factory=list)
     cancel_reason: str | None = None
@@ -80,7 +86,7 @@ def message_for(
     address = (shipping or {}).get("shipping_address")
     data = OrderData(
         **kept.model_dump(),
-        shipping_address=ShippingAddress.model_validate(address) if address else None,
+        shipping_address=ShipTo.model_validate(address) if address else None,
         contact_email=(shipping or {}).get("contact_email"),
         refunded=[Refund(amount=r["amount"], reason=r["reason"]) for r in relay_order.get("refunds", [])],
         cancel_reason=relay_order.get("cancel_reason"),
