@@ -9,8 +9,9 @@ The rules it keeps:
 - any other answer, a timeout or no connection: exponential backoff with full jitter, a random
   wait in [0, min(cap, base * 2^(n-1))] after the n-th failure.
 - a failure at or past the horizon since the first attempt: dead (dead-lettered, visible, and
-  re-sent only by ``relay-admin resend``). A wait is never stretched past the horizon's end, so
-  the last try falls on it rather than far beyond.
+  re-sent only by ``relay-admin resend``). A backoff wait is never stretched past the horizon's
+  end, so the last try falls on it rather than far beyond; a Retry-After is honoured even past it
+  (one more try, then dead if that fails too).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def after_failure(
     horizon_end = first_attempt_at + timedelta(seconds=policy.horizon_s)
     if now >= horizon_end:
         return Next("dead")
-    wait_s = min(asked_s, policy.retry_after_cap_s) if asked_s is not None else policy.jittered_s(failures)
-    return Next("retry", min(now + timedelta(seconds=wait_s), horizon_end))
+    if asked_s is not None:  # what the receiver asked, even past the horizon: one more try then
+        return Next("retry", now + timedelta(seconds=min(asked_s, policy.retry_after_cap_s)))
+    return Next("retry", min(now + timedelta(seconds=policy.jittered_s(failures)), horizon_end))
 
 
 def after_answer(
