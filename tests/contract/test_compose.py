@@ -232,5 +232,7 @@ def test_the_services_that_sign_or_trust_get_their_keys_and_trust(services: dict
     assert "CHECKOUT_SERVICE_SIGNING_KEY" in checkout
     assert "AUTH_TRUSTED_ISSUERS" in checkout
     assert "AUTH_TRUSTED_ISSUERS" in services["vault-service"]["environment"]
-    for other in ("rollout-service", "merchant-relay", "tweet-service"):
+    relay = services["merchant-relay"]["environment"]
+    assert "RELAY_SERVICE_SIGNING_KEY" in relay and "AUTH_TRUSTED_ISSUERS" in relay
+    for other in ("rollout-service", "tweet-service"):
         assert "AUTH_TRUSTED_ISSUERS" not in services[other]["environment"], other

@@ -6,9 +6,11 @@ so a person can try the APIs by hand. Never used outside a local stack.
 The services that sign tokens themselves get key pairs of their own, kept beside it
 (``.devstack/identity/<service>/``): tweet-service's signs merchant tokens
 (TWEET_MERCHANT_TOKEN_SIGNING_KEY), checkout-service's its service tokens to the vault
-(CHECKOUT_SERVICE_SIGNING_KEY). ``service_trust`` is who trusts whom, as each service's
-AUTH_TRUSTED_ISSUERS: checkout and merchant-relay trust tweet-service for merchant tokens; the vault trusts
-checkout-service for its own service tokens with the scopes checkout needs, and nothing else."""
+(CHECKOUT_SERVICE_SIGNING_KEY), merchant-relay's its service tokens to the vault
+(RELAY_SERVICE_SIGNING_KEY). ``service_trust`` is who trusts whom, as each service's
+AUTH_TRUSTED_ISSUERS: checkout and merchant-relay trust tweet-service for merchant tokens; the
+vault trusts checkout-service and merchant-relay for their own service tokens, each with the
+scopes it needs (the relay: shipping:read), and nothing else."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from buybutton.trusted_issuers import TrustedIssuerSpec, trusted_issuers_json
 from devstack.config import StackSettings
 
 CHECKOUT_VAULT_SCOPES = ("payment:read", "profiles:hint", "profiles:write")
+RELAY_VAULT_SCOPES = ("shipping:read",)
 
 
 def _paths(settings: StackSettings, signer: str | None = None) -> tuple[Path, Path]:
@@ -52,43 +55,46 @@ def service_trust(settings: StackSettings, service: str) -> dict[str, str]:
     service that neither signs nor trusts anyone but the identity)."""
     if service == "tweet-service":
         return {"TWEET_MERCHANT_TOKEN_SIGNING_KEY": ensure_key_pair(settings, "tweet-service")[0]}
-    if service == "checkout-service":
-        tweet = TrustedIssuerSpec(
-            issuer="tweet-service",
-            public_key=ensure_key_pair(settings, "tweet-service")[1],
-            kinds=["merchant"],
-        )
+    if service in ("checkout-service", "merchant-relay"):
+        prefix = "CHECKOUT" if service == "checkout-service" else "RELAY"
         return {
-            "CHECKOUT_SERVICE_SIGNING_KEY": ensure_key_pair(settings, "checkout-service")[0],
-            "AUTH_TRUSTED_ISSUERS": trusted_issuers_json(tweet),
+            f"{prefix}_SERVICE_SIGNING_KEY": ensure_key_pair(settings, service)[0],
+            "AUTH_TRUSTED_ISSUERS": trusted_issuers_json(_merchant_tokens_of_tweet_service(settings)),
         }
-    if service == "merchant-relay":
-        tweet = TrustedIssuerSpec(
-            issuer="tweet-service",
-            public_key=ensure_key_pair(settings, "tweet-service")[1],
-            kinds=["merchant"],
-        )
-        return {"AUTH_TRUSTED_ISSUERS": trusted_issuers_json(tweet)}
     if service == "vault-service":
-        checkout = TrustedIssuerSpec(
-            issuer="checkout-service",
-            public_key=ensure_key_pair(settings, "checkout-service")[1],
-            kinds=["service"],
-            subjects=["checkout-service"],
-            scopes=list(CHECKOUT_VAULT_SCOPES),
-        )
-        return {"AUTH_TRUSTED_ISSUERS": trusted_issuers_json(checkout)}
+        callers = [
+            _service_tokens_of(settings, "checkout-service", CHECKOUT_VAULT_SCOPES),
+            _service_tokens_of(settings, "merchant-relay", RELAY_VAULT_SCOPES),
+        ]
+        return {"AUTH_TRUSTED_ISSUERS": trusted_issuers_json(*callers)}
     return {}
+
+
+def _merchant_tokens_of_tweet_service(settings: StackSettings) -> TrustedIssuerSpec:
+    public_key = ensure_key_pair(settings, "tweet-service")[1]
+    return TrustedIssuerSpec(issuer="tweet-service", public_key=public_key, kinds=["merchant"])
+
+
+def _service_tokens_of(settings: StackSettings, service: str, scopes: Iterable[str]) -> TrustedIssuerSpec:
+    return TrustedIssuerSpec(
+        issuer=service,
+        public_key=ensure_key_pair(settings, service)[1],
+        kinds=["service"],
+        subjects=[service],
+        scopes=list(scopes),
+    )
 
 
 def compose_exports(settings: StackSettings) -> dict[str, str]:
     """The variables docker-compose.yml takes from the shell, from the stack's keys and trust
-    (a per-service AUTH_TRUSTED_ISSUERS under the name compose gives it: CHECKOUT_..., VAULT_...)."""
+    (a per-service AUTH_TRUSTED_ISSUERS under the name compose gives it: CHECKOUT_..., VAULT_...,
+    RELAY_...)."""
     exports = {"AUTH_PUBLIC_KEY": ensure_key_pair(settings)[1]}
     for service, prefix in (
         ("tweet-service", "TWEET"),
         ("checkout-service", "CHECKOUT"),
         ("vault-service", "VAULT"),
+        ("merchant-relay", "RELAY"),
     ):
         for name, value in service_trust(settings, service).items():
             exports[f"{prefix}_{name}" if name == "AUTH_TRUSTED_ISSUERS" else name] = value

@@ -74,16 +74,3 @@ def _credentials_text(access: MerchantBrokerAccess, merchant_bootstrap_servers: 
             f"  consumer groups    {access.group_prefix}<anything>",
         ]
     )
-
-
-def _commands() -> None:
-    """merchant-relay's commands for operators."""
-
-
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
-app.callback()(_commands)
-app.command("onboard-kafka")(onboard_kafka)
-
-
-def main() -> None:
-    app()

@@ -1,7 +1,7 @@
 """A merchant's webhook endpoint as an aggregate (collection ``endpoints``, one document per
 merchant id): ``{url, secrets: [{secret_id, secret, created_at, expires_at}], updated_at}``.
-Written by the merchant API through these decisions; read by the delivery pipeline, which signs
-each delivery with every secret ``live_secrets`` answers.
+Written by the merchant API through these decisions; read by the delivery pipeline
+(``endpoint_of``), which signs each delivery with every secret ``live_secrets`` answers.
 
 The rules it keeps: the first registration makes the first secret; changing the URL keeps the
 secrets; a rotation adds a new current secret (``expires_at`` null) and gives each current one
@@ -13,10 +13,12 @@ beyond that drops the oldest replaced ones first).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from pymongo.collection import Collection
 
 from buybutton.unit_of_work import Aggregate, Change, Decide
 from merchant_relay.signing_secrets import SigningSecret
@@ -101,3 +103,21 @@ def endpoint_view(merchant_id: str, state: Mapping[str, Any], now: datetime) -> 
     return EndpointView(
         merchant_id=merchant_id, url=state["url"], secrets=shown, updated_at=state["updated_at"]
     )
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    merchant_id: str
+    url: str
+    secrets: tuple[str, ...]
+
+
+def endpoint_of(
+    collection: Collection[dict[str, Any]], merchant_id: str, *, now: datetime
+) -> Endpoint | None:
+    """The merchant's endpoint with the secrets that sign now; None when it has none (or none live)."""
+    document = collection.find_one({"_id": merchant_id})
+    if not document or not document.get("url"):
+        return None
+    secrets = tuple(str(s["secret"]) for s in live_secrets(document.get("secrets", []), now))
+    return Endpoint(merchant_id, str(document["url"]), secrets) if secrets else None

@@ -1,9 +1,10 @@
-"""The HTTP routers merchant-relay's app includes, besides /healthz."""
+"""Every router merchant-relay serves besides /healthz; app.py includes each of ``ROUTERS``: the
+merchant API (endpoint and secrets, orders and reports) and the admins' delivery statistics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from merchant_relay import api_endpoints, api_orders
+from merchant_relay import api_endpoints, api_orders, delivery_stats
 
-ROUTERS: list[APIRouter] = [api_endpoints.router, api_orders.router]
+ROUTERS: list[APIRouter] = [api_endpoints.router, api_orders.router, delivery_stats.router]

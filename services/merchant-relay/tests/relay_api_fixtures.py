@@ -45,6 +45,7 @@ def api_settings(
         "mongodb_database": mongo_db.name,
         "auth_public_key": signing_key[1],
         "auth_trusted_issuers": [tweet_signer.spec],
+        "service_signing_key": "unused: the merchant API calls no other service",
     }
 
 
