@@ -17,8 +17,8 @@ runs are relay_runs.py's, in this order:
 
     make bench-relay   (with the stack's endpoints in the environment, or the local stack)
     BENCH_RELAY_RAW_N      raw POSTs per baseline (default 2000)
-    BENCH_RELAY_BURST_N    orders of the burst and the drain (default 500)
-    BENCH_RELAY_RATE / _RATE_S   the fixed rate, orders/s, and for how long (default 10, 15)
+    BENCH_RELAY_BURST_N    orders of the burst and the drain (default 300)
+    BENCH_RELAY_RATE / _RATE_S   the fixed rate, orders/s, and for how long (default 5, 12)
     BENCH_RELAY_LANES      the relay's delivery lanes, and the baseline's concurrency (default 16)
     BENCH_RELAY_STEP_N     calls per step of the breakdown (default 400)
     BENCH_RELAY_SETTLE_S   how long a run waits for its last webhook (default 60)
@@ -65,9 +65,9 @@ class Knobs:
     def from_env(cls) -> Knobs:
         return cls(
             raw_n=int(knob("RAW_N", "2000")),
-            burst_n=int(knob("BURST_N", "500")),
-            rate=float(knob("RATE", "10")),
-            rate_s=float(knob("RATE_S", "15")),
+            burst_n=int(knob("BURST_N", "300")),
+            rate=float(knob("RATE", "5")),
+            rate_s=float(knob("RATE_S", "12")),
             lanes=int(knob("LANES", "16")),
             step_n=int(knob("STEP_N", "400")),
             settle_s=float(knob("SETTLE_S", "60")),
