@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock up down status test test-unit lint topics bench-kafka bench-vault bench-gate bench-timeline bench-uow bench-checkout compose-config
+.PHONY: help install lock up down status test test-unit lint topics bench-kafka bench-vault bench-gate bench-timeline bench-uow bench-checkout bench-relay compose-config
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -75,6 +75,15 @@ bench-checkout: install  ## checkout's tap-to-PaymentCaptured latency and sustai
 	  PYTHONPATH=$(BENCH_SHOP_PATH) $(BIN)/python bench/checkout.py; \
 	else \
 	  PYTHONPATH=$(BENCH_SHOP_PATH) $(BIN)/devstack run -- $(BIN)/python bench/checkout.py; \
+	fi
+
+# The relay's receiver and test data are its tests' (services/merchant-relay/tests/relay_support.py).
+BENCH_RELAY_PATH := services/merchant-relay/tests
+bench-relay: install  ## signed webhooks/s against raw POSTs/s to the same receiver, PaymentCaptured-to-merchant latency
+	@if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ]; then \
+	  PYTHONPATH=$(BENCH_RELAY_PATH) $(BIN)/python bench/relay.py; \
+	else \
+	  PYTHONPATH=$(BENCH_RELAY_PATH) $(BIN)/devstack run -- $(BIN)/python bench/relay.py; \
 	fi
 
 compose-config:  ## validate docker-compose.yml
