@@ -1,10 +1,10 @@
 """What the relay guarantee tests read and do around merchant-relay processes: a receiver's
 answers held back until the test lets them go (``HeldAnswers``) or failing as told
-(``FailingAnswers``), an instance's deliveries in flight (its stats endpoint), the relay's
-deliveries and orders in its database, the OrderForwarded events and the merchant topic's
-webhook-ids per order, ``relay-admin`` run as a command, and what the receiver got
-(``ReceiverTally``: posts, distinct ids, repeats under the same id, orders lost, orders seen
-under more than one id)."""
+(``FailingAnswers``: errors, and answers too late for the relay that the merchant kept), an
+instance's deliveries in flight (its stats endpoint), the relay's deliveries and orders in its
+database, the OrderForwarded events and the merchant topic's webhook-ids per order,
+``relay-admin`` run as a command, and what the receiver got (``ReceiverTally``: posts, distinct
+ids, repeats under the same id, orders lost, orders seen under more than one id)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,8 @@ from merchant_relay.deliveries import webhook_id
 
 @dataclass
 class HeldAnswers:
-    """200 to every post, but only once ``release`` is set or ``hold_s`` has passed."""
+    """200 to every post, but only once ``release`` is set or ``hold_s`` has passed (``held``:
+    the posts that came before the release)."""
 
     hold_s: float
     release: threading.Event = field(default_factory=threading.Event)
@@ -46,7 +48,7 @@ class HeldAnswers:
     def __call__(self, _: str) -> Answer:
         with self.lock:
             self.holding += 1
-            self.held += 1
+            self.held += not self.release.is_set()
         self.release.wait(self.hold_s)
         with self.lock:
             self.holding -= 1
@@ -55,19 +57,32 @@ class HeldAnswers:
 
 @dataclass
 class FailingAnswers:
-    """``mode`` flaky: 500 half of the time; down: 503 to every post; up: 200."""
+    """``mode`` flaky: half of the posts fail, as a 500 or as a 200 that comes only after
+    ``late_s`` (past the relay's attempt timeout: the merchant has the order, the relay does
+    not know); down: 503 to every post; up: 200. ``injected`` counts the failures by kind."""
 
+    late_s: float
     mode: str = "flaky"
     injected: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, _: str) -> Answer:
         with self.lock:
-            if self.mode == "up" or (self.mode == "flaky" and random.random() < 0.5):
-                return 200, {}
-            status = 500 if self.mode == "flaky" else 503
-            self.injected[str(status)] += 1
-            return status, {}
+            mode = self.mode
+        if mode == "up" or (mode == "flaky" and random.random() < 0.5):
+            return 200, {}
+        failure = "503" if mode == "down" else random.choice(("500", "late 200"))
+        with self.lock:
+            self.injected[failure] += 1
+        if failure == "late 200":
+            time.sleep(self.late_s)
+            return 200, {}
+        return int(failure), {}
+
+    def refused(self) -> int:
+        """Posts answered with an error (not counting the late 200s)."""
+        with self.lock:
+            return sum(n for kind, n in self.injected.items() if kind != "late 200")
 
 
 def in_flight(relay: RunningService, identity: TokenIssuer) -> int:
@@ -75,9 +90,9 @@ def in_flight(relay: RunningService, identity: TokenIssuer) -> int:
     token = identity.mint("admin", "admin-grace", audience=RELAY, scopes=["deliveries:read"])
     answer = httpx.get(f"{relay.url}/v1/deliveries/stats", headers={"Authorization": f"Bearer {token}"})
     answer.raise_for_status()
-    worker = answer.json()["worker"]
+    worker: dict[str, int] = answer.json()["worker"]
     concluded = sum(worker[k] for k in ("delivered", "retried", "dead", "gone", "errors"))
-    return int(worker["attempts"]) - concluded
+    return worker["attempts"] - concluded
 
 
 def relay_database(setup: ShopSetup, mongo_client: Any) -> Any:

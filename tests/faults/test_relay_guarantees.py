@@ -8,7 +8,8 @@ prints what it injected and what went wrong.
    paid order reaches the receiver, under the one webhook-id of its delivery (the receiver's
    dedupe yields exactly one per order), on the merchant topic under the same id, and each order
    has exactly one OrderForwarded (by event id).
-2. An endpoint failing half of the time, then down for longer than the (4-second) horizon, under
+2. An endpoint failing half of the time (500s, and 200s too late for the relay: the merchant
+   has the order, the relay tries again), then down for longer than the (4-second) horizon, under
    load: dead letters only after the horizon, ``relay-admin resend`` run as a command brings them
    through, every paid order delivered, repeats only under the same webhook-id.
 """
@@ -43,6 +44,7 @@ KILL_ORDERS = 20
 HOLD_S = 4.0
 FLAKY_ORDERS = 24
 HORIZON_S = 4.0
+LATE_S = 2.5  # past the relay's attempt timeout (RELAY_ATTEMPT_TIMEOUT_S=2 in the shop's knobs)
 
 
 def test_a_relay_killed_mid_delivery_loses_no_order_and_renames_none(
@@ -84,9 +86,10 @@ def test_a_relay_killed_mid_delivery_loses_no_order_and_renames_none(
     topic_off = sorted(o for o in orders if on_topic.get(o) != {webhook_id(o, "order.paid")})
     figure = (
         f"orders {len(orders)}, kills {kills} (attempts in flight at the kill {at_kill}, answers held "
-        f"{answers.held}), deliveries attempted again {reclaimed}; receiver: {got.summary}, unverified "
-        f"{receiver.unverified}; orders without exactly one OrderForwarded {len(forwarded_twice)}, "
-        f"orders off the merchant topic or under another id there {len(topic_off)}"
+        f"{answers.held}), deliveries attempted more than once (the killed relay's, and retries) "
+        f"{reclaimed}; receiver: {got.summary}, unverified {receiver.unverified}; orders without "
+        f"exactly one OrderForwarded {len(forwarded_twice)}, orders off the merchant topic or under "
+        f"another id there {len(topic_off)}"
     )
     figures(figure)
     assert at_kill >= 1 and reclaimed >= at_kill, figure
@@ -98,7 +101,7 @@ def test_a_relay_killed_mid_delivery_loses_no_order_and_renames_none(
 def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
     shop_setup: ShopSetup, mongo_client: Any, figures: Figures
 ) -> None:
-    answers = FailingAnswers()
+    answers = FailingAnswers(late_s=LATE_S)
     receiver = Receiver("whsec_unset", answer=answers).start()
     setup = shop_setup.with_relay(RELAY_DELIVERY_HORIZON_H=str(HORIZON_S / 3_600))
     db = relay_database(setup, mongo_client)
@@ -111,7 +114,7 @@ def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
             placed = buy_and_confirm(shop, buyers)
             orders = list(placed)
             wait_until(
-                lambda: len(receiver.accepted) >= FLAKY_ORDERS // 3, "some orders through the flaky endpoint"
+                lambda: len(receiver.accepted) >= FLAKY_ORDERS // 2, "some orders through the flaky endpoint"
             )
             with answers.lock:
                 answers.mode = "down"
@@ -137,9 +140,8 @@ def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
             )
     finally:
         receiver.stop()
-    failed_posts = sum(answers.injected.values())
-    got = tally(receiver, orders, failed_posts=failed_posts)
-    resend_output = resent.stdout.strip().replace("\n", " / ")
+    got = tally(receiver, orders, failed_posts=answers.refused())
+    resend_output = " / ".join(line for line in resent.stdout.splitlines() if line.strip())
     figure = (
         f"orders {len(orders)} (not paid {len(not_paid)}), failures injected {dict(answers.injected)}; "
         f"settled while down {settled}, dead before the horizon {len(early)}; relay-admin resend exit "
