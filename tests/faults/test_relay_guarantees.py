@@ -9,13 +9,14 @@ prints what it injected and what went wrong.
    dedupe yields exactly one per order), on the merchant topic under the same id, and each order
    has exactly one OrderForwarded (by event id).
 2. An endpoint failing half of the time (500s, and 200s too late for the relay: the merchant
-   has the order, the relay tries again), then down for longer than the (4-second) horizon, under
+   has the order, the relay tries again), then down for longer than the (6-second) horizon, under
    load: dead letters only after the horizon, ``relay-admin resend`` run as a command brings them
    through, every paid order delivered, repeats only under the same webhook-id.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.stack
 KILL_ORDERS = 20
 HOLD_S = 4.0
 FLAKY_ORDERS = 24
-HORIZON_S = 4.0
+HORIZON_S = 6.0
 LATE_S = 2.5  # past the relay's attempt timeout (RELAY_ATTEMPT_TIMEOUT_S=2 in the shop's knobs)
 
 
@@ -130,6 +131,7 @@ def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
             )
             settled = dict(delivery_states(db))
             dead = list(db.deliveries.find({"state": "dead"}))
+            dead_last_status = Counter(str(d["last_status"]) for d in dead)
             early = [d for d in dead if (d["settled_at"] - d["first_attempt_at"]).total_seconds() < HORIZON_S]
             with answers.lock:
                 answers.mode = "up"
@@ -144,12 +146,13 @@ def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
     resend_output = " / ".join(line for line in resent.stdout.splitlines() if line.strip())
     figure = (
         f"orders {len(orders)} (not paid {len(not_paid)}), failures injected {dict(answers.injected)}; "
-        f"settled while down {settled}, dead before the horizon {len(early)}; relay-admin resend exit "
-        f"{resent.returncode}: {resend_output!r}; receiver: {got.summary}, unverified {receiver.unverified}"
+        f"settled while down {settled} (the dead ones' last answers {dict(dead_last_status)}), dead "
+        f"before the horizon {len(early)}; relay-admin resend exit {resent.returncode}: "
+        f"{resend_output!r}; receiver: {got.summary}, unverified {receiver.unverified}"
     )
     figures(figure)
     assert not not_paid, figure
-    assert dead and not early, figure
+    assert answers.injected["503"] >= 1 and dead and not early, figure  # the down stretch hit deliveries
     assert resent.returncode == 0 and f"re-sent: {len(dead)}" in resent.stdout, figure
     assert not got.lost and not got.renamed and got.unexpected_ids == 0, figure
     assert got.distinct_ids == FLAKY_ORDERS and receiver.unverified == 0, figure
