@@ -9,6 +9,11 @@ same shop; the ``shop_setup`` fixture that builds a test's ShopSetup is in shop_
 The services are configured only by environment variables, as in production: checkout signs
 its service tokens to the vault with a key of its own that the vault trusts
 (AUTH_TRUSTED_ISSUERS), and verifies buyers' tokens from the test identity provider.
+
+merchant-relay instances join on demand (``Shop.start_relay``): the vault trusts the relay's own
+signer for ``shipping:read``, the relay trusts a test tweet-service signer for merchant tokens
+(``Shop.merchant_of_relay``), allows receivers on 127.0.0.1 (RELAY_ENDPOINT_RULES=local) and
+retries within seconds, not hours (``ShopSetup.with_relay`` changes its knobs).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 from checkout_support import GALOSH, GALOSH_TWEET, RAINCOAT_TWEET, posted, publish, rules, terms
 
 from buybutton.auth import TokenIssuer, generate_signing_key
@@ -40,7 +46,19 @@ from devstack.service_process import RunningService, running_service
 from devstack.testing import read_until
 
 CHECKOUT = "checkout-service"
+RELAY = "merchant-relay"
 VAULT_SCOPES = ("profiles:write", "payment:read", "profiles:hint")
+RELAY_KNOBS = {
+    "RELAY_ENDPOINT_RULES": "local",  # the tests' receivers listen on 127.0.0.1
+    "RELAY_VAULT_TIMEOUT_S": "2",
+    "RELAY_PUBLISH_TIMEOUT_S": "3",
+    "RELAY_ATTEMPT_TIMEOUT_S": "2",
+    "RELAY_LEASE_S": "10",
+    "RELAY_BACKOFF_BASE_S": "0.2",
+    "RELAY_BACKOFF_CAP_S": "1",
+    "RELAY_DELIVERY_IDLE_S": "0.05",
+    "RELAY_OUTBOX_IDLE_S": "0.05",
+}
 FIRST_ADDRESS = {
     "recipient": "Ada Lovelace",
     "line1": "12 Analytical Row",
@@ -56,14 +74,21 @@ EventT = TypeVar("EventT", bound=Event)
 
 @dataclass(frozen=True)
 class ShopConfig:
-    """Everything a shop's processes are started with; ``checkout_env`` starts one more instance."""
+    """Everything a shop's processes are started with; ``checkout_env`` starts one more instance,
+    ``relay_env`` one more merchant-relay (``merchant_tokens_key`` signs the merchant tokens it
+    trusts, as tweet-service's key would)."""
 
     common: dict[str, str]
     checkout: dict[str, str]
     vault: dict[str, str]
+    relay: dict[str, str] = field(default_factory=dict)
+    merchant_tokens_key: str = ""
 
     def checkout_env(self, **overrides: str) -> dict[str, str]:
         return {**self.common, **self.checkout, **overrides}
+
+    def relay_env(self, **overrides: str) -> dict[str, str]:
+        return {**self.common, **self.relay, **overrides}
 
 
 def shop_config(
@@ -89,6 +114,18 @@ def shop_config(
             "scopes": list(VAULT_SCOPES),
         }
     ]
+    relay_private_key, relay_public_key = generate_signing_key()
+    trusted.append(
+        {
+            "issuer": RELAY,
+            "public_key": relay_public_key,
+            "kinds": ["service"],
+            "subjects": [RELAY],
+            "scopes": ["shipping:read"],
+        }
+    )
+    merchant_private_key, merchant_public_key = generate_signing_key()
+    merchant_tokens = [{"issuer": "tweet-service", "public_key": merchant_public_key, "kinds": ["merchant"]}]
     common = {
         **endpoints_env,
         "ENVIRONMENT": "test",
@@ -114,7 +151,13 @@ def shop_config(
         "CHECKOUT_PAYMENT_CHECK_S": "2",
         "CHECKOUT_RULES_WAIT_S": "30",
     }
-    return ShopConfig(common, checkout, vault)
+    relay = {
+        **RELAY_KNOBS,
+        "RELAY_MONGODB_DATABASE": f"{database}_relay",
+        "RELAY_SERVICE_SIGNING_KEY": relay_private_key,
+        "AUTH_TRUSTED_ISSUERS": json.dumps(merchant_tokens),
+    }
+    return ShopConfig(common, checkout, vault, relay, merchant_private_key)
 
 
 @dataclass
@@ -127,6 +170,7 @@ class Shop:
     vault: RunningService
     checkouts: list[RunningService] = field(default_factory=list)
     clients: list[httpx.Client] = field(default_factory=list)
+    relays: list[RunningService] = field(default_factory=list)
 
     @property
     def client(self) -> httpx.Client:
@@ -150,6 +194,36 @@ class Shop:
         self.clients.pop(index)
         service.process.send_signal(signal.SIGKILL)
         service.process.wait(timeout=30)
+
+    def start_relay(self) -> RunningService:
+        """One more merchant-relay instance (a new member of group merchant-relay), reading
+        addresses from this shop's vault."""
+        env = self.config.relay_env(RELAY_VAULT_URL=self.vault.url)
+        service = self.stack.enter_context(running_service(RELAY, env))
+        self.relays.append(service)
+        return service
+
+    def kill_relay(self, index: int = 0) -> RunningService:
+        """SIGKILL one relay instance (no shutdown of any kind); the killed one is returned."""
+        service = self.relays.pop(index)
+        service.process.send_signal(signal.SIGKILL)
+        service.process.wait(timeout=30)
+        return service
+
+    def merchant_of_relay(self, merchant_id: str) -> dict[str, str]:
+        """A merchant token for the relay's merchant API, as tweet-service signs one."""
+        issuer = TokenIssuer(self.config.merchant_tokens_key, issuer="tweet-service")
+        return {"Authorization": f"Bearer {issuer.mint('merchant', merchant_id, audience=RELAY)}"}
+
+    def register_endpoint(self, merchant_id: str, url: str) -> str:
+        """The merchant's first registration of its webhook endpoint, at the first relay; the
+        signing secret it is shown once."""
+        path = f"/v1/merchants/{merchant_id}/endpoint"
+        answer = httpx.put(
+            self.relays[0].url + path, json={"url": url}, headers=self.merchant_of_relay(merchant_id)
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["secret"])
 
     def buyer(self, buyer_id: str, country: str | None = "US") -> dict[str, str]:
         token = self.issuer.mint("buyer", buyer_id, audience=CHECKOUT, country=country)
@@ -260,6 +334,23 @@ def stock_events(bootstrap: str, prefix: str, *, stock_m: int = 5, fee_bps: int 
     )
 
 
+def delete_merchant_topics(bootstrap: str, prefix: str) -> list[str]:
+    """The merchant topics merchant-relay created under ``prefix``, deleted; their names."""
+
+    async def run() -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-cleanup")
+        await admin.start()
+        try:
+            names = [t for t in await admin.list_topics() if t.startswith(f"{prefix}merchant.")]
+            if names:
+                await admin.delete_topics(names)
+            return names
+        finally:
+            await admin.close()
+
+    return asyncio.run(run())
+
+
 def wait_until_selling(client: httpx.Client, issuer: TokenIssuer, timeout_s: float = 60) -> None:
     """Until checkout's view holds the raincoat and the seller's terms (a probe tap on the
     sold-out size L answers 409 only then; nothing is held by it)."""
@@ -304,6 +395,11 @@ class ShopSetup:
     def with_checkout(self, **env: str) -> ShopSetup:
         """The same shop with checkout started with ``env`` on top (CHECKOUT_HOLD_S=...)."""
         config = dataclasses.replace(self.config, checkout={**self.config.checkout, **env})
+        return dataclasses.replace(self, config=config)
+
+    def with_relay(self, **env: str) -> ShopSetup:
+        """The same shop with merchant-relay started with ``env`` on top (RELAY_LEASE_S=...)."""
+        config = dataclasses.replace(self.config, relay={**self.config.relay, **env})
         return dataclasses.replace(self, config=config)
 
     def events(
