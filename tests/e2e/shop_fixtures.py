@@ -1,16 +1,18 @@
 """The ``shop_setup`` fixture: a shop's configuration from the test's own endpoints, topics,
 identity key and fake Stripe account (shop_support.py has the shop itself, free of pytest, so
-that benchmarks open the same shop); its databases are dropped afterwards."""
+that benchmarks open the same shop); its databases and the merchant topics the relay created are
+dropped afterwards."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from shop_support import ShopSetup, shop_config
+from shop_support import ShopSetup, delete_merchant_topics, shop_config
 
 from buybutton.auth import TokenIssuer
 from devstack.endpoints import Endpoints
@@ -44,5 +46,11 @@ def shop_setup(
             config, issuer, fake_stripe.admin, webhook_secret, endpoints.kafka_bootstrap, registry_topics
         )
     finally:
-        for name in (config.checkout["CHECKOUT_MONGODB_DATABASE"], config.vault["VAULT_MONGODB_DATABASE"]):
+        databases = (
+            config.checkout["CHECKOUT_MONGODB_DATABASE"],
+            config.vault["VAULT_MONGODB_DATABASE"],
+            config.relay["RELAY_MONGODB_DATABASE"],
+        )
+        for name in databases:
             mongo_client.drop_database(name)
+        asyncio.run(delete_merchant_topics(endpoints.kafka_bootstrap, registry_topics))

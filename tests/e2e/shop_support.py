@@ -3,12 +3,17 @@ instances as real processes on this test's own topics and databases, paying thro
 test's own secret key (its webhook pointed at the first checkout instance), with Puddle & Co.'s
 raincoat on sale to US buyers. Tests tap Buy, confirm and wait for an order's state with it,
 and read what came of it: the events on its topics (``ShopSetup.events``) and Stripe's own
-objects at the fake (``Shop.stripe_get``). Free of pytest, so that bench/checkout.py opens the
-same shop; the ``shop_setup`` fixture that builds a test's ShopSetup is in shop_fixtures.py.
+objects at the fake (``Shop.stripe_get``). ``open(relay=True)`` also runs merchant-relay as a
+process (its merchant API called with ``Shop.relay_merchant`` tokens). Free of pytest, so that
+bench/checkout.py opens the same shop; the ``shop_setup`` fixture that builds a test's ShopSetup
+is in shop_fixtures.py.
 
 The services are configured only by environment variables, as in production: checkout signs
 its service tokens to the vault with a key of its own that the vault trusts
-(AUTH_TRUSTED_ISSUERS), and verifies buyers' tokens from the test identity provider.
+(AUTH_TRUSTED_ISSUERS), and verifies buyers' tokens from the test identity provider. The
+relay signs its own service tokens to the vault (trusted for shipping:read alone) and takes
+merchant tokens signed by a test tweet-service key (trusted for kind merchant alone); it may
+call webhook receivers on 127.0.0.1 (RELAY_ENDPOINT_RULES=local) and retries within a second.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 from checkout_support import GALOSH, GALOSH_TWEET, RAINCOAT_TWEET, posted, publish, rules, terms
 
 from buybutton.auth import TokenIssuer, generate_signing_key
@@ -34,12 +40,14 @@ from buybutton.events import Event
 from buybutton.kafka.codec import decode
 from buybutton.sensitive import card_free
 from buybutton.topics import CHECKOUT as CHECKOUT_TOPIC
-from buybutton.topics import Topic
+from buybutton.topics import MERCHANT_ORDERS, Topic
 from devstack.fake_stripe.client import FakeStripeAdmin
+from devstack.identity import new_trusted_signer
 from devstack.service_process import RunningService, running_service
 from devstack.testing import read_until
 
 CHECKOUT = "checkout-service"
+RELAY = "merchant-relay"
 VAULT_SCOPES = ("profiles:write", "payment:read", "profiles:hint")
 FIRST_ADDRESS = {
     "recipient": "Ada Lovelace",
@@ -56,14 +64,20 @@ EventT = TypeVar("EventT", bound=Event)
 
 @dataclass(frozen=True)
 class ShopConfig:
-    """Everything a shop's processes are started with; ``checkout_env`` starts one more instance."""
+    """Everything a shop's processes are started with; ``checkout_env`` starts one more instance.
+    ``merchant_signing_key`` signs the merchant tokens the relay takes (as tweet-service would)."""
 
     common: dict[str, str]
     checkout: dict[str, str]
     vault: dict[str, str]
+    relay: dict[str, str] = field(default_factory=dict)
+    merchant_signing_key: str = ""
 
     def checkout_env(self, **overrides: str) -> dict[str, str]:
         return {**self.common, **self.checkout, **overrides}
+
+    def relay_env(self, **overrides: str) -> dict[str, str]:
+        return {**self.common, **self.relay, **overrides}
 
 
 def shop_config(
@@ -80,6 +94,8 @@ def shop_config(
 ) -> ShopConfig:
     database = unique_name.replace("-", "_")[:40]
     private_key, public_key = generate_signing_key()
+    relay_signer = new_trusted_signer(RELAY, kinds=["service"], subjects=[RELAY], scopes=["shipping:read"])
+    tweet_signer = new_trusted_signer("tweet-service", kinds=["merchant"])
     trusted = [
         {
             "issuer": CHECKOUT,
@@ -87,7 +103,8 @@ def shop_config(
             "kinds": ["service"],
             "subjects": [CHECKOUT],
             "scopes": list(VAULT_SCOPES),
-        }
+        },
+        relay_signer.spec.model_dump(exclude_none=True),
     ]
     common = {
         **endpoints_env,
@@ -114,7 +131,21 @@ def shop_config(
         "CHECKOUT_PAYMENT_CHECK_S": "2",
         "CHECKOUT_RULES_WAIT_S": "30",
     }
-    return ShopConfig(common, checkout, vault)
+    relay = {
+        "RELAY_MONGODB_DATABASE": f"{database}_relay",
+        "RELAY_SERVICE_SIGNING_KEY": relay_signer.private_pem,
+        "AUTH_TRUSTED_ISSUERS": tweet_signer.setting,
+        "RELAY_ENDPOINT_RULES": "local",
+        "RELAY_BACKOFF_BASE_S": "0.2",
+        "RELAY_BACKOFF_CAP_S": "1",
+        "RELAY_VAULT_TIMEOUT_S": "2",
+        "RELAY_PUBLISH_TIMEOUT_S": "5",
+        "RELAY_ATTEMPT_TIMEOUT_S": "2",
+        "RELAY_LEASE_S": "10",
+        "RELAY_DELIVERY_IDLE_S": "0.05",
+        "RELAY_OUTBOX_IDLE_S": "0.05",
+    }
+    return ShopConfig(common, checkout, vault, relay, tweet_signer.private_pem)
 
 
 @dataclass
@@ -127,6 +158,7 @@ class Shop:
     vault: RunningService
     checkouts: list[RunningService] = field(default_factory=list)
     clients: list[httpx.Client] = field(default_factory=list)
+    relay: httpx.Client | None = None
 
     @property
     def client(self) -> httpx.Client:
@@ -143,6 +175,19 @@ class Shop:
         self.stripe.set_webhook(f"{service.url}/v1/stripe/webhook", self.webhook_secret)
         wait_until_selling(client, self.issuer)
         return client
+
+    def start_relay(self) -> httpx.Client:
+        """merchant-relay as a process (one instance), reading addresses from this shop's vault."""
+        service = self.stack.enter_context(
+            running_service(RELAY, self.config.relay_env(RELAY_VAULT_URL=self.vault.url))
+        )
+        self.relay = self.stack.enter_context(httpx.Client(base_url=service.url, timeout=30))
+        return self.relay
+
+    def relay_merchant(self, merchant_id: str) -> dict[str, str]:
+        """A merchant token for the relay's merchant API, signed as tweet-service signs them."""
+        merchant_tokens = TokenIssuer(self.config.merchant_signing_key, issuer="tweet-service")
+        return {"Authorization": f"Bearer {merchant_tokens.mint('merchant', merchant_id, audience=RELAY)}"}
 
     def kill_checkout(self, index: int = -1) -> None:
         """SIGKILL one instance (no shutdown of any kind) and forget its client."""
@@ -246,6 +291,20 @@ def new_card_confirmation(payment_method: str = "pm_card_visa", *, remember: boo
     return {"shipping_address": FIRST_ADDRESS, "payment_method": payment_method, "remember": remember}
 
 
+async def delete_merchant_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Delete the merchant topics the relay created under ``prefix`` (they are no registry topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-shop-cleanup")
+    await admin.start()
+    try:
+        first, last = MERCHANT_ORDERS.for_merchant("|", prefix).split("|")
+        names = [t for t in await admin.list_topics() if t.startswith(first) and t.endswith(last)]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
+
+
 def stock_events(bootstrap: str, prefix: str, *, stock_m: int = 5, fee_bps: int = 500) -> None:
     asyncio.run(
         publish(
@@ -281,12 +340,15 @@ def open_shop(
     stripe: FakeStripeAdmin,
     webhook_secret: str,
     checkout_instances: int = 1,
+    relay: bool = False,
 ) -> Iterator[Shop]:
     with contextlib.ExitStack() as stack:
         vault = stack.enter_context(running_service("vault-service", {**config.common, **config.vault}))
         shop = Shop(config, issuer, stripe, webhook_secret, stack, vault)
         for _ in range(checkout_instances):
             shop.start_checkout()
+        if relay:
+            shop.start_relay()
         yield shop
 
 
@@ -327,7 +389,9 @@ class ShopSetup:
         )
         return of_kind(found)
 
-    def open(self, *, checkout_instances: int = 1, stock_m: int = 5, fee_bps: int = 500) -> Any:
+    def open(
+        self, *, checkout_instances: int = 1, stock_m: int = 5, fee_bps: int = 500, relay: bool = False
+    ) -> Any:
         stock_events(self.bootstrap, self.prefix, stock_m=stock_m, fee_bps=fee_bps)
         return open_shop(
             self.config,
@@ -335,4 +399,5 @@ class ShopSetup:
             stripe=self.stripe,
             webhook_secret=self.webhook_secret,
             checkout_instances=checkout_instances,
+            relay=relay,
         )
