@@ -133,6 +133,7 @@ def shop_config(
     }
     relay = {
         "RELAY_MONGODB_DATABASE": f"{database}_relay",
+        "RELAY_CONSUMER_GROUP": f"{unique_name}-merchant-relay",  # no rebalances by other tests' relays
         "RELAY_SERVICE_SIGNING_KEY": relay_signer.private_pem,
         "AUTH_TRUSTED_ISSUERS": tweet_signer.setting,
         "RELAY_ENDPOINT_RULES": "local",
