@@ -129,7 +129,8 @@ def test_a_paid_order_reaches_its_merchant_and_the_reports_reach_the_buyer(shop_
         forwarded = shop_setup.events(
             OrderForwarded, lambda found: {e.order_id for e in found} >= {ada_order, grace_order}, topic=RELAY
         )
-        assert all(set(e.channels) == {"topic", "webhook"} for e in forwarded), forwarded
+        # the topic comes first; the webhook is among them unless its first try failed
+        assert all("topic" in e.channels and set(e.channels) <= {"topic", "webhook"} for e in forwarded)
         reports = [
             *shop_setup.events(OrderShipped, lambda found: len(found) >= 1, topic=RELAY),
             *shop_setup.events(OrderFulfilled, lambda found: len(found) >= 1, topic=RELAY),
