@@ -3,7 +3,7 @@
 Consumes the relay's ``POST`` deliveries (Standard Webhooks: headers ``webhook-id``,
 ``webhook-timestamp``, ``webhook-signature``; body ``{type, timestamp, data}``, ``data`` the
 order with its line items, amounts, fee, payout and shipping address). Produces one line of JSON
-per delivery handled, and one per repeat skipped.
+per delivery handled (``handle_order``, where a shop would pick, pack and ship).
 
 The rules it keeps:
 
