@@ -10,7 +10,8 @@ The services are configured only by environment variables, as in production: che
 its service tokens to the vault with a key of its own that the vault trusts
 (AUTH_TRUSTED_ISSUERS), and verifies buyers' tokens from the test identity provider.
 
-merchant-relay instances join on demand (``Shop.start_relay``): the vault trusts the relay's own
+merchant-relay instances join on demand (``Shop.start_relay``, or ``open(relay=True)``, whose
+first relay ``Shop.relay`` is a client of): the vault trusts the relay's own
 signer for ``shipping:read``, the relay trusts a test tweet-service signer for merchant tokens
 (``Shop.merchant_of_relay``), allows receivers on 127.0.0.1 (RELAY_ENDPOINT_RULES=local) and
 retries within seconds, not hours (``ShopSetup.with_relay`` changes its knobs).
@@ -154,6 +155,7 @@ def shop_config(
     relay = {
         **RELAY_KNOBS,
         "RELAY_MONGODB_DATABASE": f"{database}_relay",
+        "RELAY_CONSUMER_GROUP": f"{unique_name}-merchant-relay",  # no rebalances by other tests' relays
         "RELAY_SERVICE_SIGNING_KEY": relay_private_key,
         "AUTH_TRUSTED_ISSUERS": json.dumps(merchant_tokens),
     }
@@ -171,6 +173,7 @@ class Shop:
     checkouts: list[RunningService] = field(default_factory=list)
     clients: list[httpx.Client] = field(default_factory=list)
     relays: list[RunningService] = field(default_factory=list)
+    relay: httpx.Client | None = None  # a client of the first relay started
 
     @property
     def client(self) -> httpx.Client:
@@ -201,6 +204,8 @@ class Shop:
         env = self.config.relay_env(RELAY_VAULT_URL=self.vault.url)
         service = self.stack.enter_context(running_service(RELAY, env))
         self.relays.append(service)
+        if self.relay is None:
+            self.relay = self.stack.enter_context(httpx.Client(base_url=service.url, timeout=30))
         return service
 
     def kill_relay(self, index: int = 0) -> RunningService:
@@ -372,12 +377,15 @@ def open_shop(
     stripe: FakeStripeAdmin,
     webhook_secret: str,
     checkout_instances: int = 1,
+    relay: bool = False,
 ) -> Iterator[Shop]:
     with contextlib.ExitStack() as stack:
         vault = stack.enter_context(running_service("vault-service", {**config.common, **config.vault}))
         shop = Shop(config, issuer, stripe, webhook_secret, stack, vault)
         for _ in range(checkout_instances):
             shop.start_checkout()
+        if relay:
+            shop.start_relay()
         yield shop
 
 
@@ -423,7 +431,10 @@ class ShopSetup:
         )
         return of_kind(found)
 
-    def open(self, *, checkout_instances: int = 1, stock_m: int = 5, fee_bps: int = 500) -> Any:
+    def open(
+        self, *, checkout_instances: int = 1, stock_m: int = 5, fee_bps: int = 500, relay: bool = False
+    ) -> Any:
+        """The shop, open; with ``relay`` one merchant-relay instance too (``Shop.relay``)."""
         stock_events(self.bootstrap, self.prefix, stock_m=stock_m, fee_bps=fee_bps)
         return open_shop(
             self.config,
@@ -431,4 +442,5 @@ class ShopSetup:
             stripe=self.stripe,
             webhook_secret=self.webhook_secret,
             checkout_instances=checkout_instances,
+            relay=relay,
         )

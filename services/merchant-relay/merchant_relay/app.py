@@ -2,8 +2,8 @@
 
 The lifespan opens MongoDB (relay_orders, deliveries, endpoints), relays relay_orders' outbox
 (relay.deliveries.v1: OrderForwarded, and the merchant API's OrderShipped / OrderFulfilled),
-consumes checkout.orders.v1 as group ``merchant-relay`` in lanes keyed by order_id
-(pipeline.py), and runs the delivery worker's lanes (delivery_worker.py) with the vault client
+consumes checkout.orders.v1 as group ``merchant-relay`` (or RELAY_CONSUMER_GROUP) in lanes keyed by
+order_id (pipeline.py), and runs the delivery worker's lanes (delivery_worker.py) with the vault client
 (its own service tokens, scope shipping:read), the merchant topics' publisher and the webhook
 sender. The routers of ``routes.ROUTERS`` (the merchant API, delivery statistics) are served
 beside /healthz.
@@ -79,7 +79,12 @@ def create_app(settings: Settings) -> FastAPI:
             await runtime.started(sender, sender.start)
             await runtime.outbox_relay([db[relay_orders.COLLECTION]], idle_interval_s=settings.outbox_idle_s)
             intake = OrderIntake(orders=orders, deliveries=store, clock=now)
-            await runtime.consume(intake.routes(), lanes=settings.consume_lanes)
+            await runtime.consume(
+                intake.routes(),
+                lanes=settings.consume_lanes,
+                group_id=settings.consumer_group_id,
+                consumer_name=settings.service_name,  # its retry topics keep the service's name
+            )
             app.state.delivery_worker = worker = DeliveryWorker(
                 deliveries=store,
                 orders=orders,

@@ -51,8 +51,18 @@ class Settings(MerchantApiSettings, ServiceSettings):
         default=0.2, gt=0, le=60, description="how long a lane waits when no delivery is due"
     )
     consume_lanes: int = Field(default=16, ge=1, le=256, description="orders handled side by side")
+    consumer_group: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="consumer group of checkout.orders.v1 (default: the service name); tests sharing "
+        "a broker give each relay its own, so one test's relay joining never rebalances another's",
+    )
     outbox_idle_s: float = Field(default=0.2, gt=0, le=60)
     replication_factor: int = Field(default=1, ge=1, le=5, description="of each merchant topic created")
+
+    @property
+    def consumer_group_id(self) -> str:
+        return self.consumer_group or self.service_name
 
     @property
     def horizon_s(self) -> float:

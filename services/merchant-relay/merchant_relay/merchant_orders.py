@@ -32,7 +32,9 @@ class DeliveryShown(BaseModel):
     kind: str
     state: str
     attempts: int = 0
-    last_status: int | None = None
+    # as the delivery worker records it: the HTTP status ("200", "503") or what failed without
+    # one ("vault unavailable", "topic publish failed", "ConnectTimeout")
+    last_status: str | None = None
     first_attempt_at: datetime | None = None
     next_attempt_at: datetime | None = None
 

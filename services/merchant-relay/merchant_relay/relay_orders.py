@@ -7,6 +7,9 @@ it keeps: the line items of BuyClicked wait in the aggregate until the order is 
 become the merchant's copy (``order``: no address, no contact, no Stripe id) and are dropped;
 a refund or a cancellation is recorded only for an order the merchant was told was paid; an
 order is forwarded once (one OrderForwarded), later channels are only added to ``channels``.
+An order the merchant reported on (shipped, fulfilled) before the worker recorded its first
+channel (the merchant reported before answering the webhook, or from its topic) is forwarded
+then all the same, its state kept: the report proves the merchant has it.
 
 State: {merchant_id, buyer_id, state (clicked | paid | forwarded | cancelled, then the merchant
 API's shipped | fulfilled), line_items (until paid), order, channels, refunds, cancel_reason,
@@ -26,6 +29,7 @@ from merchant_relay.payload import LineItem, MerchantOrder
 COLLECTION = "relay_orders"
 PRODUCER = "merchant-relay"
 CLICKED, PAID, FORWARDED, CANCELLED = "clicked", "paid", "forwarded", "cancelled"
+REPORTED = frozenset({"shipped", "fulfilled"})
 TOLD_PAID = frozenset({PAID, FORWARDED, "shipped", "fulfilled"})
 
 
@@ -121,7 +125,8 @@ def forwarded(channels: Iterable[str]) -> Decide:
     def decide(order: Aggregate) -> Change | None:
         state = dict(order.state or {})
         known = sorted(set(state.get("channels", [])) | set(reached))
-        if state.get("state") == PAID:
+        first_channel = not state.get("channels")
+        if state.get("state") == PAID or (state.get("state") in REPORTED and first_channel):
             event = OrderForwarded(
                 order_id=order.id,
                 merchant_id=state["merchant_id"],
@@ -129,7 +134,8 @@ def forwarded(channels: Iterable[str]) -> Decide:
                 correlation_id=order.id,
                 producer=PRODUCER,
             )
-            return Change({**state, "state": FORWARDED, "channels": known}, [event])
+            moved = FORWARDED if state["state"] == PAID else state["state"]
+            return Change({**state, "state": moved, "channels": known}, [event])
         if known == state.get("channels") or not order.exists:
             return None
         return Change({**state, "channels": known})

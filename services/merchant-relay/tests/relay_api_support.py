@@ -63,7 +63,10 @@ def relay_order(
     }
 
 
-def delivery(order_id: str, merchant_id: str = PUDDLE, *, state: str = "delivered") -> dict[str, Any]:
+def delivery(
+    order_id: str, merchant_id: str = PUDDLE, *, state: str = "delivered", last_status: str = "200"
+) -> dict[str, Any]:
+    """A delivery as the worker stores it (``last_status`` a string, as the worker writes it)."""
     return {
         "_id": f"msg_{order_id}_paid",
         "merchant_id": merchant_id,
@@ -71,7 +74,7 @@ def delivery(order_id: str, merchant_id: str = PUDDLE, *, state: str = "delivere
         "kind": "order.paid",
         "state": state,
         "attempts": 1,
-        "last_status": 200,
+        "last_status": last_status,
         "first_attempt_at": PAID_AT,
         "next_attempt_at": None,
     }

@@ -97,6 +97,26 @@ def test_a_shipment_emits_order_shipped_once(
     assert other.status_code == 409 and len(outbox_events(shop, "order-raincoat-0")) == 1
 
 
+def test_an_order_whose_last_attempt_failed_before_the_webhook_is_shown_and_takes_a_report(
+    relay_client: TestClient, merchant_issuer: TokenIssuer, mongo_db: Any
+) -> None:
+    failures = {"order-raincoat-7": "vault unavailable", "order-raincoat-8": "topic publish failed"}
+    mongo_db.relay_orders.insert_many([relay_order(order_id) for order_id in failures])
+    mongo_db.deliveries.insert_many(
+        [delivery(o, state="pending", last_status=status) for o, status in failures.items()]
+    )
+    puddle = merchant(merchant_issuer)
+    listed = relay_client.get(ORDERS, headers=puddle)
+    shipped = relay_client.post(f"{ORDERS}/order-raincoat-7/shipment", json=SHIPMENT, headers=puddle)
+    print(f"\n[failed attempts shown] listing {listed.status_code}, shipment {shipped.status_code}")
+    assert listed.status_code == 200, listed.text
+    shown = {o["order_id"]: o["deliveries"][0]["last_status"] for o in listed.json()["orders"]}
+    assert shown == failures
+    assert (
+        shipped.status_code == 200 and shipped.json()["deliveries"][0]["last_status"] == "vault unavailable"
+    )
+
+
 def test_a_fulfilment_by_download_link_or_licence_key(
     relay_client: TestClient, merchant_issuer: TokenIssuer, shop: Any
 ) -> None:
