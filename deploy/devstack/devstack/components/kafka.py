@@ -159,7 +159,12 @@ class Kafka(Component):
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         run_logged(
             self._java(
-                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties_file)
+                # one argument: an id that starts with "-" (1 in 64) would be read as an option
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(self.properties_file),
             ),
             log_file=self.settings.log_file(self.name),
             cwd=self.settings.state_dir,
