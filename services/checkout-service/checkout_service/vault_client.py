@@ -17,18 +17,18 @@ Any other refusal raises VaultRefused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from buybutton.faults import TransientFailure
+from buybutton.service_client import AuthHeader, ServiceClient
 
 AUDIENCE = "vault-service"
 # what checkout's service token to the vault carries; the vault trusts checkout for these only
 VAULT_SCOPES = {AUDIENCE: ("profiles:write", "payment:read", "profiles:hint")}
-AuthHeader = Callable[[str], Mapping[str, str]]
 
 
 class VaultUnavailable(TransientFailure):
@@ -45,27 +45,21 @@ class VaultRefused(Exception):
 
 class VaultClient:
     def __init__(self, base_url: str, auth_header: AuthHeader, *, timeout_s: float = 5.0) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
-        self._auth_header = auth_header
+        self._service = ServiceClient(
+            base_url,
+            auth_header,
+            audience=AUDIENCE,
+            timeout_s=timeout_s,
+            unavailable=VaultUnavailable,
+            not_now=frozenset({409, 429}),  # 409: the vault has not seen the order yet
+        )
+        self._call = self._service.call
 
     async def start(self) -> None:
-        """Nothing to open ahead: connections are made on the first call."""
+        await self._service.start()
 
     async def stop(self) -> None:
-        await self._http.aclose()
-
-    async def _call(
-        self, method: str, path: str, *, json: Any = None, params: Mapping[str, str] | None = None
-    ) -> httpx.Response:
-        try:
-            response = await self._http.request(
-                method, path, json=json, params=params, headers=dict(self._auth_header(AUDIENCE))
-            )
-        except httpx.HTTPError as error:
-            raise VaultUnavailable(f"vault unreachable: {type(error).__name__}") from None
-        if response.status_code >= 500 or response.status_code in (409, 429):
-            raise VaultUnavailable(f"vault answered {response.status_code}")
-        return response
+        await self._service.stop()
 
     @staticmethod
     def _refused(response: httpx.Response) -> VaultRefused:

@@ -10,17 +10,14 @@ checkout's topic is behind the relay's) raises VaultUnavailable: the attempt is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from buybutton.faults import TransientFailure
+from buybutton.service_client import AuthHeader, ServiceClient
 
 AUDIENCE = "vault-service"
 VAULT_SCOPES = {AUDIENCE: ("shipping:read",)}
-AuthHeader = Callable[[str], Mapping[str, str]]
 
 
 class VaultUnavailable(TransientFailure):
@@ -29,23 +26,24 @@ class VaultUnavailable(TransientFailure):
 
 class VaultClient:
     def __init__(self, base_url: str, auth_header: AuthHeader, *, timeout_s: float = 5.0) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
-        self._auth_header = auth_header
+        self._service = ServiceClient(
+            base_url,
+            auth_header,
+            audience=AUDIENCE,
+            timeout_s=timeout_s,
+            unavailable=VaultUnavailable,
+            not_now=frozenset({403, 429}),  # 403: the vault has not seen the order paid yet
+        )
 
     async def start(self) -> None:
-        """Nothing to open ahead: connections are made on the first call."""
+        await self._service.start()
 
     async def stop(self) -> None:
-        await self._http.aclose()
+        await self._service.stop()
 
     async def shipping(self, buyer_id: str, order_id: str) -> dict[str, Any] | None:
         path = f"/v1/buyers/{quote(buyer_id)}/shipping"
-        try:
-            response = await self._http.get(
-                path, params={"order_id": order_id}, headers=dict(self._auth_header(AUDIENCE))
-            )
-        except httpx.HTTPError as error:
-            raise VaultUnavailable(f"vault unreachable: {type(error).__name__}") from None
+        response = await self._service.call("GET", path, params={"order_id": order_id})
         if response.status_code == 404:
             return None
         if response.status_code != 200:
