@@ -111,7 +111,7 @@ class PaymentWorker:
             outcome = await self._look_up(order_id, order)
         else:
             return  # paid, failed, cancelled or later: settled already
-        await self._conclude(order_id, order, outcome)
+        await self._conclude(order_id, outcome)
 
     async def _look_up(self, order_id: str, order: Mapping[str, Any]) -> PaymentOutcome:
         payment_intent_id = str(order["payment_intent_id"])
@@ -176,7 +176,7 @@ class PaymentWorker:
         kept = await self._apply(self.customers, buyer_id, customers.known(created, key))
         return str((kept.aggregate.state or {}).get("customer_id") or created)
 
-    async def _conclude(self, order_id: str, order: Mapping[str, Any], outcome: PaymentOutcome) -> None:
+    async def _conclude(self, order_id: str, outcome: PaymentOutcome) -> None:
         decide: Decide | None = None
         if isinstance(outcome, Captured):
             decide = order_payment.captured(outcome)
