@@ -8,11 +8,12 @@ the database calls in asyncio's default thread pool, as the worker makes them:
 - ``vault_read``: ``VaultClient.shipping`` with the relay's own service-token key, for paid
   orders of the run;
 - ``topic_publish``: ``MerchantTopics.publish`` to Puddle & Co.'s topic (acks=all, idempotent);
-- ``lease_writes``: one delivery's five writes (claim, first attempt, reached topic, reached
-  webhook, settle) on a scratch collection of the relay's database;
+- ``lease_writes``: one delivery's lease writes as the worker makes them (its share of a
+  ``DueQueue`` read of due ids, the claim, the settle with the channels reached) on a scratch
+  collection of the relay's database;
 - ``reads``: the relay order and the endpoint, as each attempt reads them;
 - ``raw_update_one``: one raw ``update_one`` of a scratch document, the same way: what one
-  write costs the database here and now (``lease_writes`` makes five per delivery).
+  write costs the database here and now (``lease_writes`` makes two per delivery).
 
 Each step's rate alone is a ceiling on the relay's deliveries per second; the lowest of them and
 the relay's CPU per delivery say where the time goes.
@@ -34,6 +35,7 @@ from buybutton.kafka.producer import EventPublisher
 from buybutton.service_tokens import ServiceTokens
 from buybutton.unit_of_work import MongoAggregateStore
 from merchant_relay.deliveries import Deliveries
+from merchant_relay.delivery_worker import DueQueue
 from merchant_relay.endpoints import endpoint_of
 from merchant_relay.merchant_topic import MerchantTopics
 from merchant_relay.vault_client import VAULT_SCOPES, VaultClient
@@ -107,15 +109,18 @@ async def lease_writes(bench: RelayBench, count: int) -> dict[str, float]:
     for n in range(count + 1):
         store.ensure(f"order-lease-{n:05d}", PUDDLE, "order.paid", now=now)
 
-    def one_delivery() -> None:
-        claim = store.claim(now=datetime.now(UTC), lease=timedelta(seconds=60))
+    due = DueQueue(store, lambda: datetime.now(UTC))
+
+    async def one_delivery(_: int) -> None:
+        claim = await due.claim(timedelta(seconds=60))
         assert claim is not None
-        store.reached(claim, "topic")
-        store.reached(claim, "webhook")
-        store.settle(claim, "delivered", status="200", now=datetime.now(UTC))
+        reached = {"topic", "webhook"}
+        await asyncio.to_thread(
+            store.settle, claim, "delivered", status="200", now=datetime.now(UTC), reached=reached
+        )
 
     try:
-        return await concurrent_rate(lambda _: asyncio.to_thread(one_delivery), count, bench.lanes)
+        return await concurrent_rate(one_delivery, count, bench.lanes)
     finally:
         scratch.drop()
 

@@ -2,7 +2,9 @@
 delivered/s (the drain: the delivery path alone; the burst: consume and delivery) over raw
 POSTs/s (the mean of the baseline before and after them; target at least 0.5), the fixed rate's
 latency, and where the time goes: each step's rate alone as a ceiling on deliveries/s, and the
-CPU per delivery of each process (the relay is one Python process: at most one core). Consumes
+CPU per delivery of each process (the relay is one Python process: at most one core; with the
+local stack, its database server and broker too, and the ceiling all of them together put on
+this machine's cores). Consumes
 the result dict the bench builds; produces the ratios it stores with it.
 """
 
@@ -25,9 +27,16 @@ def ceilings(result: dict[str, Any]) -> dict[str, float]:
         "message": round(1e6 / steps["message_us"], 1),
         **{name: steps[name]["per_s"] for name in ("vault_read", "topic_publish", "lease_writes", "reads")},
     }
-    relay_cpu = result["drain"]["cpu_ms_per_delivery"].get("merchant-relay")
+    spent = result["drain"]["cpu_ms_per_delivery"]
+    relay_cpu = spent.get("merchant-relay")
     if relay_cpu:
         found["merchant-relay CPU (one core)"] = round(1000 / relay_cpu, 1)
+    if "database" in spent:
+        found["database server CPU (one core)"] = round(1000 / spent["database"], 1)
+    every_process = sum(ms for name, ms in spent.items() if name != "bench")
+    cores = result["machine"]["cpus"] or 1
+    if every_process:
+        found[f"the machine's CPU ({cores} cores, all processes)"] = round(cores * 1000 / every_process, 1)
     return found
 
 

@@ -33,7 +33,7 @@ import httpx
 from kafka_hop import percentile
 from relay_setup import RelayBench
 from relay_support import ADDRESS, paid_order_events
-from timeline_breakdown import cpu_seconds
+from timeline_breakdown import cpu_seconds, local_stack_pids
 
 from buybutton.events import Event
 from buybutton.kafka.producer import EventPublisher
@@ -97,6 +97,7 @@ def cpu_now(bench: RelayBench) -> dict[str, float | None]:
         "vault-service": cpu_seconds(bench.vault.process.pid),
         "receiver": cpu_seconds(bench.receiver.process.pid),
         "bench": time.process_time(),
+        **{role: cpu_seconds(pid) for role, pid in local_stack_pids().items()},
     }
 
 
@@ -182,14 +183,14 @@ async def drain(bench: RelayBench, orders: Orders, settle_s: float) -> dict[str,
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": now,
-        "first_attempt_at": None,
         "last_attempt_at": None,
         "channels": [],
         "lease_owner": None,
     }
     condition = {"order_id": {"$in": [o for o, _ in orders]}, "kind": "order.paid"}
     cpu_before, began = cpu_now(bench), time.monotonic()
-    await asyncio.to_thread(bench.relay_db.deliveries.update_many, condition, {"$set": due})
+    reset = {"$set": due, "$unset": {"first_attempt_at": ""}}
+    await asyncio.to_thread(bench.relay_db.deliveries.update_many, condition, reset)
     record = await wait_received(bench, len(orders), settle_s)
     figures = run_figures(bench, orders, began, record)
     figures["cpu_ms_per_delivery"] = cpu_ms_per(cpu_before, cpu_now(bench), len(orders))

@@ -83,3 +83,17 @@ def cpu_seconds(pid: int) -> float | None:
         return None
     fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def local_stack_pids() -> dict[str, int]:
+    """The local stack's database server and broker, by pid, when the stack runs here (their
+    CPU shows where a run's time went); empty for a stack elsewhere."""
+    from devstack.config import StackSettings
+    from devstack.processes import ManagedProcess
+
+    run_dir = StackSettings().run_dir
+    found = {
+        role: ManagedProcess(name, run_dir / f"{name}.pid").running_pid()
+        for role, name in (("database", "secantusdb"), ("broker", "kafka"))
+    }
+    return {role: pid for role, pid in found.items() if pid is not None}

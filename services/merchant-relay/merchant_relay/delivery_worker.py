@@ -1,5 +1,8 @@
 """The delivery worker: ``lanes`` loops per instance, each claiming one due delivery at a time
-(deliveries.py's lease) and making one attempt of it.
+(deliveries.py's lease) and making one attempt of it. The lanes share one queue of due
+deliveries (``DueQueue``), refilled with one read of a batch when it runs dry, so they aim at
+different deliveries, and an instance with nothing due reads the database once per idle pause,
+not once per lane.
 
 An attempt reads the buyer's address for this one order from the vault (none after an erasure),
 builds the merchant's message (payload.py), publishes it to the merchant's topic unless an
@@ -17,8 +20,9 @@ delivery is tried again, by this instance or another, under the same webhook-id.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,9 +70,14 @@ class DeliveryWorker:
     lease: timedelta
     stats: WorkerStats = field(default_factory=WorkerStats)
 
+    due: DueQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.due = DueQueue(self.deliveries, self.clock)
+
     async def attempt_one(self) -> bool:
         """Claim one due delivery and attempt it; False when none was due."""
-        claim = await asyncio.to_thread(self.deliveries.claim, now=self.clock(), lease=self.lease)
+        claim = await self.due.claim(self.lease)
         if claim is None:
             return False
         self.stats.attempts += 1
@@ -103,11 +112,10 @@ class DeliveryWorker:
                 await self._failed(claim, status="topic publish failed", detail=type(error).__name__)
                 return
             reached.add("topic")
-            await asyncio.to_thread(self.deliveries.reached, claim, "topic")
         endpoint = await asyncio.to_thread(endpoint_of, self.endpoints, claim.merchant_id, now=now)
         if endpoint is None:
-            await self._record_reached(claim, reached)
-            await self._conclude(claim, Next("delivered"), status="topic")
+            await self._record_reached(claim, relay_order, reached)
+            await self._conclude(claim, Next("delivered"), status="topic", reached=reached)
             return
         answer = await self.sender.send(endpoint.url, endpoint.secrets, claim.delivery_id, body, now=now)
         verdict = after_answer(
@@ -120,13 +128,14 @@ class DeliveryWorker:
         )
         if verdict.verdict == "delivered":
             reached.add("webhook")
-            await asyncio.to_thread(self.deliveries.reached, claim, "webhook")
-        await self._record_reached(claim, reached)
-        await self._conclude(claim, verdict, status=str(answer.status or answer.error))
+        await self._record_reached(claim, relay_order, reached)
+        await self._conclude(claim, verdict, status=str(answer.status or answer.error), reached=reached)
 
-    async def _record_reached(self, claim: Claim, reached: set[str]) -> None:
-        if claim.kind == "order.paid" and reached:
-            await asyncio.to_thread(self.orders.apply, claim.order_id, relay_orders.forwarded(reached))
+    async def _record_reached(self, claim: Claim, relay_order: Mapping[str, Any], reached: set[str]) -> None:
+        """The relay order learns the channels a paid order reached (unless it knows them)."""
+        if claim.kind != "order.paid" or reached <= set(relay_order.get("channels", [])):
+            return
+        await asyncio.to_thread(self.orders.apply, claim.order_id, relay_orders.forwarded(reached))
 
     async def _failed(self, claim: Claim, *, status: str, detail: str) -> None:
         verdict = after_failure(
@@ -141,14 +150,21 @@ class DeliveryWorker:
         )
         await self._conclude(claim, verdict, status=status)
 
-    async def _conclude(self, claim: Claim, verdict: Next, *, status: str) -> None:
+    async def _conclude(
+        self, claim: Claim, verdict: Next, *, status: str, reached: set[str] | None = None
+    ) -> None:
+        """The attempt's outcome in one write, with the channels it reached."""
+        channels = reached or set()
         if verdict.verdict == "retry":
             assert verdict.at is not None
             self.stats.retried += 1
-            await asyncio.to_thread(self.deliveries.retry_at, claim, verdict.at, status=status)
+            await asyncio.to_thread(
+                self.deliveries.retry_at, claim, verdict.at, status=status, reached=channels
+            )
             return
+        settled = SETTLED[verdict.verdict]
         await asyncio.to_thread(
-            self.deliveries.settle, claim, SETTLED[verdict.verdict], status=status, now=self.clock()
+            self.deliveries.settle, claim, settled, status=status, now=self.clock(), reached=channels
         )
         setattr(self.stats, verdict.verdict, getattr(self.stats, verdict.verdict) + 1)
         context = {"delivery_id": claim.delivery_id, "merchant_id": claim.merchant_id, "status": status}
@@ -167,6 +183,40 @@ class DeliveryWorker:
             if not worked:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), idle_s)
+
+
+class DueQueue:
+    """The due deliveries this instance's lanes take their claims from: one read of up to
+    ``batch`` ids when it runs dry (one lane reads, the others wait for it), then a claim per id.
+    An id claimed meanwhile by another instance, or already settled, is skipped."""
+
+    def __init__(self, deliveries: Deliveries, clock: Callable[[], datetime], *, batch: int = 64) -> None:
+        self.deliveries = deliveries
+        self.clock = clock
+        self.batch = batch
+        self._ids: collections.deque[str] = collections.deque()
+        self._refilling = asyncio.Lock()
+
+    async def claim(self, lease: timedelta) -> Claim | None:
+        """A claim of the next due delivery; None when nothing is due."""
+        while True:
+            if not self._ids and not await self._refill():
+                return None
+            while self._ids:
+                delivery_id = self._ids.popleft()
+                claim = await asyncio.to_thread(
+                    self.deliveries.claim, delivery_id, now=self.clock(), lease=lease
+                )
+                if claim is not None:
+                    return claim
+
+    async def _refill(self) -> bool:
+        async with self._refilling:
+            if self._ids:  # another lane refilled while this one waited
+                return True
+            due = await asyncio.to_thread(self.deliveries.due, now=self.clock(), limit=self.batch)
+            self._ids.extend(due)
+            return bool(due)
 
 
 class DeliveryLanes:
