@@ -18,6 +18,7 @@ from buybutton.events import (
     BuyerDataErased,
     BuyerProfileSaved,
     Event,
+    MerchantDeliveryChanged,
     MerchantProfileChanged,
     OrderCancelled,
     OrderConfirmed,
@@ -38,6 +39,7 @@ from buybutton.events import (
 )
 
 PAYMENTS_GROUP = "checkout-service-payments"  # checkout's payment worker, its own consumer group
+MERCHANT_STATS_GROUP = "merchant-relay-stats"  # the relay's statistics table (a faust app), its own group
 DAY_MS = 24 * 60 * 60 * 1000
 KEEP_FOREVER = -1
 DLQ_SUFFIX = ".dlq"
@@ -172,6 +174,27 @@ RELAY = Topic(
     consumed_by=("checkout-service",),
     description="what merchants received and reported back",
 )
+MERCHANT_ACTIVITY = Topic(
+    "relay.merchant-activity.v1",
+    owner="merchant-relay",
+    key="merchant_id",
+    events=(MerchantDeliveryChanged,),
+    partitions=6,
+    retention_ms=KEEP_FOREVER,
+    consumed_by=(MERCHANT_STATS_GROUP,),
+    description="how each delivery to a merchant stands, in order per merchant: the statistics' input",
+)
+MERCHANT_STATS = Topic(
+    "relay.merchant-stats.v1",
+    owner="merchant-relay",
+    key="merchant_id",
+    events=(),
+    partitions=MERCHANT_ACTIVITY.partitions,  # the table's changelog: partitioned as its input
+    retention_ms=KEEP_FOREVER,
+    compacted=True,
+    consumed_by=("merchant-relay",),
+    description="each merchant's delivery statistics (the stats table's changelog; the newest is current)",
+)
 VAULT = Topic(
     "vault.buyers.v1",
     owner="vault-service",
@@ -189,6 +212,8 @@ ALL_TOPICS: tuple[Topic, ...] = (
     CHECKOUT,
     STOCK,
     RELAY,
+    MERCHANT_ACTIVITY,
+    MERCHANT_STATS,
     VAULT,
 )
 

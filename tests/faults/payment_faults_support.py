@@ -5,20 +5,17 @@ redelivery carries), and taps and confirmations of many orders at once."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from shop_support import ENDED, Shop, ShopSetup, new_card_confirmation
 
 from buybutton.events import Event
 from buybutton.kafka.codec import decode
 from buybutton.kafka.producer import EventPublisher
 from buybutton.topics import CHECKOUT, PAYMENTS_GROUP
-from devstack.testing import read_until
+from devstack.testing import read_until, wait_caught_up
 
 
 def charges_by_order(shop: Shop) -> dict[str, int]:
@@ -98,26 +95,6 @@ def wait_all_ended(shop: Shop, orders: dict[str, str], timeout_s: float = 120) -
 
 def wait_payments_caught_up(setup: ShopSetup, timeout_s: float = 60) -> None:
     """Until the payment worker's group has committed every record of the orders topic."""
-
-    async def lag() -> int:
-        topic = CHECKOUT.named(setup.prefix)
-        admin = AIOKafkaAdminClient(bootstrap_servers=setup.bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=setup.bootstrap, group_id=None)
-        await admin.start()
-        await consumer.start()
-        try:
-            committed = await admin.list_consumer_group_offsets(PAYMENTS_GROUP)
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-            if not partitions:
-                await consumer.topics()
-                partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-            ends = await consumer.end_offsets(partitions)
-            return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
-        finally:
-            await consumer.stop()
-            await admin.close()
-
-    deadline = time.monotonic() + timeout_s
-    while (behind := asyncio.run(lag())) > 0:
-        assert time.monotonic() < deadline, f"the payment worker is {behind} records behind"
-        time.sleep(0.2)
+    asyncio.run(
+        wait_caught_up(setup.bootstrap, PAYMENTS_GROUP, CHECKOUT.named(setup.prefix), timeout_s=timeout_s)
+    )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from buybutton.auth import generate_signing_key
@@ -95,3 +96,28 @@ def offline_service_settings(package: str, **overrides: Any) -> Any:
         service_signing_key=generate_signing_key()[0],  # checkout's own token key
         **overrides,
     )
+
+
+async def group_lag(bootstrap: str, group_id: str, topic: str) -> int:
+    """How many records of ``topic`` the consumer group ``group_id`` has not committed yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group_id)
+        partitions = [TopicPartition(topic, p) for p in await partition_ids(consumer, topic)]
+        ends = await consumer.end_offsets(partitions)
+        return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_caught_up(bootstrap: str, group_id: str, topic: str, *, timeout_s: float = 60) -> None:
+    """Until ``group_id`` has committed every record of ``topic``; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while (behind := await group_lag(bootstrap, group_id, topic)) > 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{group_id} is {behind} records of {topic} behind after {timeout_s} s")
+        await asyncio.sleep(0.2)

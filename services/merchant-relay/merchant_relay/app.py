@@ -1,7 +1,9 @@
 """Builds merchant-relay's HTTP app from its settings (nothing is built at import time).
 
 The lifespan opens MongoDB (relay_orders, deliveries, endpoints), relays relay_orders' outbox
-(relay.deliveries.v1: OrderForwarded, and the merchant API's OrderShipped / OrderFulfilled),
+(relay.deliveries.v1: OrderForwarded, and the merchant API's OrderShipped / OrderFulfilled) and
+the deliveries' (relay.merchant-activity.v1: MerchantDeliveryChanged), runs the statistics table
+(stats_stream.py, its own consumer group) and a replica of its changelog for the merchant API,
 consumes checkout.orders.v1 as group ``merchant-relay`` (or RELAY_CONSUMER_GROUP) in lanes keyed by
 order_id (pipeline.py), and runs the delivery worker's lanes (delivery_worker.py) with the vault client
 (its own service tokens, scope shipping:read), the merchant topics' publisher and the webhook
@@ -19,9 +21,11 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
+from buybutton.kafka.table_replica import TableReplica
 from buybutton.runtime import ServiceRuntime
 from buybutton.service import service_app
 from buybutton.service_tokens import ServiceTokens
+from buybutton.topics import MERCHANT_STATS
 from buybutton.unit_of_work import MongoAggregateStore
 from merchant_relay import deliveries, endpoints, merchant_orders, relay_orders
 from merchant_relay.config import Settings
@@ -31,6 +35,7 @@ from merchant_relay.merchant_topic import MerchantTopics
 from merchant_relay.pipeline import OrderIntake
 from merchant_relay.retry_policy import Backoff
 from merchant_relay.routes import ROUTERS
+from merchant_relay.stats_stream import build_stats_stream
 from merchant_relay.vault_client import VAULT_SCOPES, VaultClient
 from merchant_relay.webhook import WebhookSender
 
@@ -77,7 +82,24 @@ def create_app(settings: Settings) -> FastAPI:
                 timeout_s=settings.attempt_timeout_s, check_addresses=not settings.local_endpoints_allowed
             )
             await runtime.started(sender, sender.start)
-            await runtime.outbox_relay([db[relay_orders.COLLECTION]], idle_interval_s=settings.outbox_idle_s)
+            await runtime.outbox_relay(
+                [db[relay_orders.COLLECTION], db[deliveries.COLLECTION]],
+                idle_interval_s=settings.outbox_idle_s,
+            )
+            stats = build_stats_stream(
+                group_id=settings.stats_group_id,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                client_id=settings.service_name,
+                topic_prefix=settings.topic_prefix,
+            )
+            await runtime.started(stats, lambda: stats.start(settings.stats_start_timeout_s))
+            runtime.add_health_check(stats.problem)
+            app.state.stats_replica = replica = TableReplica(
+                settings.kafka_bootstrap_servers,
+                MERCHANT_STATS.named(settings.topic_prefix),
+                client_id=f"{settings.service_name}-stats-replica",
+            )
+            await runtime.started(replica, replica.start)
             intake = OrderIntake(orders=orders, deliveries=store, clock=now)
             await runtime.consume(
                 intake.routes(),

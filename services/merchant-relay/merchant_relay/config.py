@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from buybutton.settings import ServiceSettings
+from buybutton.topics import MERCHANT_STATS_GROUP
 from merchant_relay.api_settings import MerchantApiSettings
 
 
@@ -58,11 +59,19 @@ class Settings(MerchantApiSettings, ServiceSettings):
         "a broker give each relay its own, so one test's relay joining never rebalances another's",
     )
     outbox_idle_s: float = Field(default=0.2, gt=0, le=60)
+    stats_start_timeout_s: float = Field(
+        default=60.0, gt=0, le=600, description="how long the statistics table may take to recover at start"
+    )
     replication_factor: int = Field(default=1, ge=1, le=5, description="of each merchant topic created")
 
     @property
     def consumer_group_id(self) -> str:
         return self.consumer_group or self.service_name
+
+    @property
+    def stats_group_id(self) -> str:
+        """The statistics table's consumer group (its faust app id): its own, beside the relay's."""
+        return f"{self.consumer_group}-stats" if self.consumer_group else MERCHANT_STATS_GROUP
 
     @property
     def horizon_s(self) -> float:

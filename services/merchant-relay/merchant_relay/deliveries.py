@@ -6,7 +6,10 @@ carries the same id and receivers deduplicate by it.
 
 Document: {_id, merchant_id, order_id, kind, state (pending | delivered | dead | gone),
 attempts, next_attempt_at, first_attempt_at (absent until the first attempt), last_attempt_at,
-last_status, channels (reached so far), lease_owner, created_at}.
+last_status, channels (reached so far), standing (how it stands for the statistics: absent until
+its first outcome, then failing | delivered | dead | gone, pending after a re-send), lease_owner,
+created_at; and the outbox of its MerchantDeliveryChanged (``outbox``, ``outbox_pending``,
+``lease``), which the shared outbox relay publishes}.
 
 The rule it keeps: an attempt is made by one instance at a time. A claim is one
 ``find_one_and_update`` of one pending delivery whose ``next_attempt_at`` has come, moving
@@ -16,6 +19,10 @@ claimer still holding that claim (same owner, same attempt), in one write. So an
 two writes. An instance that dies mid-attempt leaves the delivery to come due again when its
 lease runs out, and another instance tries again under the same webhook-id (a channel it had
 reached gets the message again, under that id).
+
+An outcome that changes the delivery's standing, or first brings a paid order to the merchant,
+carries its MerchantDeliveryChanged (delivery_changes.py) in that same write, as a unit of work
+does: the statistics learn each change once, and only changes that happened.
 
 Which deliveries are due is read in batches (``due``), oldest first; the worker's lanes then
 claim them one by one by id, so the lanes of one instance never aim at the same delivery, and
@@ -28,16 +35,22 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 
+from buybutton.events import MerchantDeliveryChanged
+from buybutton.events.relay import DeliveryKind, DeliveryStanding
 from buybutton.sensitive import card_free_derived
-from merchant_relay.payload import DeliveryKind
+from buybutton.unit_of_work import outbox_entry
+from merchant_relay import delivery_changes
 
 COLLECTION = "deliveries"
-PENDING, DELIVERED, DEAD, GONE = "pending", "delivered", "dead", "gone"
+PENDING: Final = "pending"
+DELIVERED: Final = "delivered"
+DEAD: Final = "dead"
+GONE: Final = "gone"
 STATES = (PENDING, DELIVERED, DEAD, GONE)
 
 
@@ -63,6 +76,7 @@ class Claim:
     attempt: int
     first_attempt_at: datetime
     channels: tuple[str, ...]
+    standing: DeliveryStanding | None = None
 
 
 class Deliveries:
@@ -128,6 +142,7 @@ class Deliveries:
             attempt=int(found["attempts"]),
             first_attempt_at=found["first_attempt_at"],
             channels=tuple(found.get("channels", [])),
+            standing=found.get("standing"),
         )
 
     def _mine(self, claim: Claim, update: dict[str, Any]) -> bool:
@@ -141,16 +156,32 @@ class Deliveries:
         return self.collection.update_one(condition, update).matched_count == 1
 
     def settle(
-        self, claim: Claim, state: str, *, status: str, now: datetime, reached: Iterable[str] = ()
+        self,
+        claim: Claim,
+        state: str,
+        *,
+        status: str,
+        now: datetime,
+        reached: Iterable[str] = (),
+        change: MerchantDeliveryChanged | None = None,
     ) -> bool:
-        """The delivery ends ``state`` (delivered, dead, gone), with the channels it reached."""
+        """The delivery ends ``state`` (delivered, dead, gone), with the channels it reached and
+        the change the statistics learn (if any)."""
         fields = {"state": state, "last_status": status, "lease_owner": None, "settled_at": now}
-        return self._mine(claim, {"$set": fields, **_reaching(reached)})
+        return self._mine(claim, _outcome(fields, reached, change))
 
-    def retry_at(self, claim: Claim, when: datetime, *, status: str, reached: Iterable[str] = ()) -> bool:
+    def retry_at(
+        self,
+        claim: Claim,
+        when: datetime,
+        *,
+        status: str,
+        reached: Iterable[str] = (),
+        change: MerchantDeliveryChanged | None = None,
+    ) -> bool:
         """The delivery tried again at ``when``; the channels this attempt reached are kept."""
         fields = {"next_attempt_at": when, "last_status": status, "lease_owner": None}
-        return self._mine(claim, {"$set": fields, **_reaching(reached)})
+        return self._mine(claim, _outcome(fields, reached, change))
 
     def counts(self, merchant_id: str | None = None) -> dict[str, int]:
         match: dict[str, Any] = {} if merchant_id is None else {"merchant_id": merchant_id}
@@ -162,9 +193,23 @@ class Deliveries:
         return counted
 
 
-def _reaching(channels: Iterable[str]) -> dict[str, Any]:
-    reached = sorted(set(channels))
-    return {"$addToSet": {"channels": {"$each": reached}}} if reached else {}
+def _outcome(
+    fields: dict[str, Any], reached: Iterable[str], change: MerchantDeliveryChanged | None
+) -> dict[str, Any]:
+    """One attempt's outcome as one update: its fields, the channels reached, and the change
+    for the statistics appended to the document's outbox (with its standing)."""
+    update: dict[str, Any] = {"$set": dict(fields)}
+    channels = sorted(set(reached))
+    if channels:
+        update["$addToSet"] = {"channels": {"$each": channels}}
+    if change is not None:
+        _told(update, change)
+    return update
+
+
+def _told(update: dict[str, Any], change: MerchantDeliveryChanged) -> None:
+    update["$set"].update(standing=change.standing, outbox_pending=True)
+    update["$push"] = {"outbox": outbox_entry(change)}
 
 
 def resend_filter(merchant_id: str | None, order_id: str | None) -> dict[str, Any]:
@@ -179,7 +224,15 @@ def resend_filter(merchant_id: str | None, order_id: str | None) -> dict[str, An
 
 def resend_one(collection: Collection[dict[str, Any]], delivery_id: str, *, now: datetime) -> bool:
     """A dead delivery back to pending, due now, with a new horizon from its next attempt; its
-    webhook-id stays (a receiver that has it already drops the repeat)."""
-    reset = {"state": PENDING, "next_attempt_at": now, "lease_owner": None}
-    update = {"$set": reset, "$unset": {"first_attempt_at": ""}}
-    return collection.update_one({"_id": delivery_id, "state": DEAD}, update).modified_count == 1
+    webhook-id stays (a receiver that has it already drops the repeat). The statistics learn
+    it (dead to pending) in the same write."""
+    dead = collection.find_one({"_id": delivery_id, "state": DEAD}, {"outbox": 0})
+    if dead is None:
+        return False
+    update: dict[str, Any] = {
+        "$set": {"state": PENDING, "next_attempt_at": now, "lease_owner": None},
+        "$unset": {"first_attempt_at": ""},
+    }
+    _told(update, delivery_changes.after_resend(dead))
+    still_dead = {"_id": delivery_id, "state": DEAD, "attempts": dead["attempts"]}
+    return collection.update_one(still_dead, update).modified_count == 1

@@ -30,8 +30,9 @@ from typing import Any
 import structlog
 from pymongo.collection import Collection
 
+from buybutton.events.relay import DeliveryStanding
 from buybutton.unit_of_work import AggregateStore
-from merchant_relay import relay_orders
+from merchant_relay import delivery_changes, relay_orders
 from merchant_relay.deliveries import DEAD, DELIVERED, GONE, Claim, Deliveries
 from merchant_relay.endpoints import endpoint_of
 from merchant_relay.merchant_topic import MerchantTopics
@@ -41,7 +42,7 @@ from merchant_relay.vault_client import VaultClient, VaultUnavailable
 from merchant_relay.webhook import WebhookSender
 
 log = structlog.get_logger(__name__)
-SETTLED = {"delivered": DELIVERED, "gone": GONE, "dead": DEAD}
+SETTLED: dict[str, DeliveryStanding] = {"delivered": DELIVERED, "gone": GONE, "dead": DEAD}
 
 
 @dataclass
@@ -95,10 +96,11 @@ class DeliveryWorker:
         if not relay_order or not relay_order.get("order"):
             await self._conclude(claim, Next("dead"), status="no paid order")
             return
+        paid = relay_order["order"]
         try:
             shipping = await self.vault.shipping(str(relay_order["buyer_id"]), claim.order_id)
         except VaultUnavailable as error:
-            await self._failed(claim, status="vault unavailable", detail=str(error))
+            await self._failed(claim, paid, status="vault unavailable", detail=str(error))
             return
         now = self.clock()
         body = message_for(claim.kind, dict(relay_order), shipping, now=now).model_dump_json()
@@ -109,13 +111,13 @@ class DeliveryWorker:
                     claim.merchant_id, claim.order_id, claim.delivery_id, claim.kind, body
                 )
             except Exception as error:
-                await self._failed(claim, status="topic publish failed", detail=type(error).__name__)
+                await self._failed(claim, paid, status="topic publish failed", detail=type(error).__name__)
                 return
             reached.add("topic")
         endpoint = await asyncio.to_thread(endpoint_of, self.endpoints, claim.merchant_id, now=now)
         if endpoint is None:
             await self._record_reached(claim, relay_order, reached)
-            await self._conclude(claim, Next("delivered"), status="topic", reached=reached)
+            await self._conclude(claim, Next("delivered"), status="topic", reached=reached, order=paid)
             return
         answer = await self.sender.send(endpoint.url, endpoint.secrets, claim.delivery_id, body, now=now)
         verdict = after_answer(
@@ -129,7 +131,8 @@ class DeliveryWorker:
         if verdict.verdict == "delivered":
             reached.add("webhook")
         await self._record_reached(claim, relay_order, reached)
-        await self._conclude(claim, verdict, status=str(answer.status or answer.error), reached=reached)
+        status = str(answer.status or answer.error)
+        await self._conclude(claim, verdict, status=status, reached=reached, order=paid)
 
     async def _record_reached(self, claim: Claim, relay_order: Mapping[str, Any], reached: set[str]) -> None:
         """The relay order learns the channels a paid order reached (unless it knows them)."""
@@ -137,7 +140,7 @@ class DeliveryWorker:
             return
         await asyncio.to_thread(self.orders.apply, claim.order_id, relay_orders.forwarded(reached))
 
-    async def _failed(self, claim: Claim, *, status: str, detail: str) -> None:
+    async def _failed(self, claim: Claim, order: Mapping[str, Any], *, status: str, detail: str) -> None:
         verdict = after_failure(
             self.backoff,
             failures=claim.attempt,
@@ -148,23 +151,48 @@ class DeliveryWorker:
         log.warning(
             "delivery attempt failed before the webhook", delivery_id=claim.delivery_id, detail=detail
         )
-        await self._conclude(claim, verdict, status=status)
+        await self._conclude(claim, verdict, status=status, order=order)
 
     async def _conclude(
-        self, claim: Claim, verdict: Next, *, status: str, reached: set[str] | None = None
+        self,
+        claim: Claim,
+        verdict: Next,
+        *,
+        status: str,
+        reached: set[str] | None = None,
+        order: Mapping[str, Any] | None = None,
     ) -> None:
-        """The attempt's outcome in one write, with the channels it reached."""
+        """The attempt's outcome in one write, with the channels it reached and what the
+        statistics learn from it (``order``: the merchant's copy of the paid order)."""
         channels = reached or set()
+        standing = "failing" if verdict.verdict == "retry" else SETTLED[verdict.verdict]
+        change = delivery_changes.after_attempt(
+            delivery_id=claim.delivery_id,
+            merchant_id=claim.merchant_id,
+            order_id=claim.order_id,
+            kind=claim.kind,
+            attempt=claim.attempt,
+            previous=claim.standing,
+            standing=standing,
+            channels_before=claim.channels,
+            reached=channels,
+            order=order,
+        )
         if verdict.verdict == "retry":
             assert verdict.at is not None
             self.stats.retried += 1
             await asyncio.to_thread(
-                self.deliveries.retry_at, claim, verdict.at, status=status, reached=channels
+                self.deliveries.retry_at, claim, verdict.at, status=status, reached=channels, change=change
             )
             return
-        settled = SETTLED[verdict.verdict]
         await asyncio.to_thread(
-            self.deliveries.settle, claim, settled, status=status, now=self.clock(), reached=channels
+            self.deliveries.settle,
+            claim,
+            standing,
+            status=status,
+            now=self.clock(),
+            reached=channels,
+            change=change,
         )
         setattr(self.stats, verdict.verdict, getattr(self.stats, verdict.verdict) + 1)
         context = {"delivery_id": claim.delivery_id, "merchant_id": claim.merchant_id, "status": status}

@@ -12,14 +12,14 @@ ride along by accident (the schema test lists every field a payload can carry).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from buybutton.addresses import ShippingAddress
+from buybutton.events.relay import DeliveryKind
 from buybutton.money import Money
 
-DeliveryKind = Literal["order.paid", "order.refunded", "order.cancelled"]
 DELIVERY_KINDS: tuple[DeliveryKind, ...] = ("order.paid", "order.refunded", "order.cancelled")
 
 

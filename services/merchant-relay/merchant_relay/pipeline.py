@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from buybutton.events import BuyClicked, OrderCancelled, PaymentCaptured, PaymentRefunded
+from buybutton.events.relay import DeliveryKind
 from buybutton.kafka.consumer import Routes
 from buybutton.unit_of_work import AggregateStore, Decide, Outcome
 from merchant_relay import relay_orders
 from merchant_relay.deliveries import Deliveries
-from merchant_relay.payload import DeliveryKind
 
 
 @dataclass

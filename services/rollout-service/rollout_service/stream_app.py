@@ -7,28 +7,25 @@ recovery: it is recovered as it is and read as no rule.
 Consumes: rollout.commands.v1 (raw bytes; consumer group = the app id) and, to recover the
 table at start, rollout.rules.v1. Produces: RolloutChanged on rollout.rules.v1 (with the
 event_type / schema_version headers), dead letters on rollout.commands.v1.rollout-service.dlq.
-Built from settings when the service starts (never at import); no web server, in-memory store
-(the state is the topic), topics provisioned by the registry, never declared here.
+Built from settings when the service starts (never at import), as buybutton.kafka.streams
+builds every faust app.
 """
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 from faust.tables.table import Table
-from faust.transport.drivers.aiokafka import Producer
-from faust.types import AgentT, CodecArg, ProducerT
+from faust.types import AgentT, CodecArg
 from faust.types.tuples import FutureMessage
 
 from buybutton.events import RolloutChanged
 from buybutton.kafka.codec import EVENT_TYPE_HEADER, SCHEMA_VERSION_HEADER
 from buybutton.kafka.consumer import RetryPolicy
+from buybutton.kafka.streams import start_stream_app, stop_stream_app, stream_app
 from buybutton.topics import ROLLOUT, ROLLOUT_COMMANDS
 from rollout_service.agent import CommandAgent
 from rollout_service.audit import AuditTrail
@@ -66,29 +63,16 @@ class EventTable(Table[str, bytes]):
         )
 
 
-class IdempotentProducer(Producer):
-    """Faust's producer turns idempotence on only inside transactions; ours always (acks=all)."""
-
-    def _settings_extra(self) -> dict[str, Any]:
-        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
-
-
-class RolloutFaustApp(faust.App):
-    def _new_producer(self) -> ProducerT:
-        return IdempotentProducer(self.transport, loop=self.loop, beacon=self.beacon)
-
-
 @dataclass
 class RulesStream:
     app: faust.App
     table: EventTable
     commands: CommandAgent
     agent: AgentT[bytes]
-    datadir: str
 
     async def start(self, timeout_s: float) -> None:
         """Start, the table recovered from the topic; TimeoutError after ``timeout_s``."""
-        await asyncio.wait_for(self.app.start(), timeout_s)
+        await start_stream_app(self.app, timeout_s)
 
     def problem(self) -> str | None:
         """What keeps the rules from changing, or None: for the health check."""
@@ -99,29 +83,16 @@ class RulesStream:
         return None
 
     async def stop(self) -> None:
-        try:
-            await self.app.stop()
-        finally:
-            shutil.rmtree(self.datadir, ignore_errors=True)
+        await stop_stream_app(self.app)
 
 
 def build_rules_stream(
     settings: Settings, audit: AuditTrail, *, retry: RetryPolicy | None = None
 ) -> RulesStream:
-    datadir = tempfile.mkdtemp(prefix="rollout-faust-")  # Faust wants one; the memory store keeps it empty
-    app = RolloutFaustApp(
+    app = stream_app(
         settings.consumer_group_id,
-        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
-        broker_client_id=settings.service_name,
-        store="memory://",
-        datadir=datadir,
-        web_enabled=False,
-        autodiscover=False,
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        producer_acks=-1,
-        broker_commit_every=1,
-        consumer_auto_offset_reset="earliest",
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
     )
     prefix = settings.topic_prefix
     rules_topic = app.topic(
@@ -154,4 +125,4 @@ def build_rules_stream(
         retry=retry,
     )
     agent = app.agent(commands_topic, name="apply-rollout-commands")(commands.run)
-    return RulesStream(app, table, commands, agent, datadir)
+    return RulesStream(app, table, commands, agent)

@@ -16,7 +16,7 @@ from buybutton.events.checkout import (
 )
 from buybutton.events.envelope import Event
 from buybutton.events.merchants import MerchantProfileChanged
-from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
+from buybutton.events.relay import MerchantDeliveryChanged, OrderForwarded, OrderFulfilled, OrderShipped
 from buybutton.events.rollout import RolloutChanged
 from buybutton.events.tweets import (
     Product,
@@ -33,6 +33,7 @@ __all__ = [
     "BuyerDataErased",
     "BuyerProfileSaved",
     "Event",
+    "MerchantDeliveryChanged",
     "MerchantProfileChanged",
     "OrderCancelled",
     "OrderConfirmed",

@@ -20,7 +20,7 @@ from buybutton.events.checkout import (
 )
 from buybutton.events.envelope import Event
 from buybutton.events.merchants import MerchantProfileChanged
-from buybutton.events.relay import OrderForwarded, OrderFulfilled, OrderShipped
+from buybutton.events.relay import MerchantDeliveryChanged, OrderForwarded, OrderFulfilled, OrderShipped
 from buybutton.events.rollout import RolloutChanged
 from buybutton.events.tweets import ProductPriceChanged, ProductRestocked, TweetWithProductPosted
 from buybutton.events.vault import BuyerDataErased, BuyerProfileSaved
@@ -43,6 +43,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     OrderForwarded,
     OrderShipped,
     OrderFulfilled,
+    MerchantDeliveryChanged,
     RolloutChanged,
     BuyerProfileSaved,
     BuyerDataErased,

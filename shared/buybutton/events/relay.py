@@ -1,4 +1,6 @@
-"""Events written by merchant-relay to the relay topic, keyed by order_id."""
+"""Events written by merchant-relay: to the relay topic, keyed by order_id (what merchants
+received and reported back), and to the merchant activity topic, keyed by merchant_id (how each
+delivery to a merchant stands, folded into the per-merchant statistics)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ from typing import Literal
 from pydantic import Field
 
 from buybutton.events.checkout import OrderEvent
-from buybutton.events.envelope import Identifier
+from buybutton.events.envelope import Event, Identifier
+from buybutton.money import Money
 
 DeliveryChannel = Literal["topic", "webhook"]
+DeliveryKind = Literal["order.paid", "order.refunded", "order.cancelled"]
+DeliveryStanding = Literal["pending", "failing", "delivered", "dead", "gone"]
 
 
 class OrderForwarded(OrderEvent):
@@ -48,3 +53,25 @@ class OrderFulfilled(OrderEvent):
         pattern=r"^https://",
         description="the download of the digital good (https); absent when a licence key was delivered",
     )
+
+
+class MerchantDeliveryChanged(Event):
+    """How one delivery to a merchant stands changed (``previous`` to ``standing``), or a paid
+    order first reached the merchant (``forwarded``: with what it is worth). Written in the same
+    write as the change, so each change is told once (repeats keep the event_id)."""
+
+    key_field = "merchant_id"
+    event_type: Literal["MerchantDeliveryChanged"] = "MerchantDeliveryChanged"
+    schema_version: Literal[1] = 1
+
+    merchant_id: Identifier
+    order_id: Identifier
+    delivery_id: str = Field(pattern=r"^msg_[0-9a-f]{32}$", description="the webhook-id")
+    kind: DeliveryKind
+    previous: DeliveryStanding | None = Field(description="None: first attempt's outcome")
+    standing: DeliveryStanding = Field(
+        description="failing: pending after a failed attempt; pending: sent again after it died"
+    )
+    forwarded: bool = Field(default=False, description="this change is the paid order's first arrival")
+    amount: Money | None = Field(default=None, description="the order's amount, when forwarded")
+    payout: Money | None = Field(default=None, description="what the merchant is paid, when forwarded")

@@ -34,7 +34,7 @@ async def test_the_agent_applies_commands_in_order_once_each(
                 await agent.put(value, key=key)
                 outcomes.append(agent.results[len(outcomes)])
     finally:
-        shutil.rmtree(stream.datadir)  # the app itself never started: nothing else to stop
+        shutil.rmtree(str(stream.app.conf.datadir))  # the app itself never started: nothing else to stop
 
     assert outcomes == ["applied", "applied", "applied", "rejected"]
     rule = RolloutChanged.model_validate_json(stream.table["buy-button"])

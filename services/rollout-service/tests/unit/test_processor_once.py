@@ -70,7 +70,7 @@ async def test_the_faust_producer_is_idempotent_with_acks_all(
         assert producer._txn_manager is not None, "idempotence is on"
         assert producer._sender._acks == -1, "acks=all"
     finally:
-        shutil.rmtree(stream.datadir)
+        shutil.rmtree(str(stream.app.conf.datadir))
 
 
 async def test_after_the_commands_topic_is_recreated_new_commands_apply_once(
