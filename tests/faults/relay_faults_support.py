@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 from relay_support import Answer, Receiver
-from shop_support import RELAY, ShopSetup
+from shop_support import RELAY, Shop, ShopSetup
 
 from buybutton.auth import TokenIssuer
 from buybutton.events import OrderForwarded
@@ -172,3 +172,51 @@ def tally(receiver: Receiver, orders: list[str], *, failed_posts: int = 0) -> Re
         renamed=sorted(o for o in orders if ids.get(o, set()) - {expected[o]}),
         unexpected_ids=len(accepted - set(expected.values())),
     )
+
+
+def stats_truth(db: Any, merchant_id: str) -> dict[str, Any]:
+    """What the merchant's statistics must say, counted from the relay's own database: orders
+    that reached the merchant (with their amounts and payouts) and deliveries per state."""
+    states = Counter(str(d["state"]) for d in db.deliveries.find({"merchant_id": merchant_id}, {"state": 1}))
+    failing = db.deliveries.count_documents(
+        {"merchant_id": merchant_id, "state": "pending", "attempts": {"$gte": 1}}
+    )
+    reached = list(db.relay_orders.find({"merchant_id": merchant_id, "channels.0": {"$exists": True}}))
+    gmv: Counter[str] = Counter()
+    payouts: Counter[str] = Counter()
+    for order in reached:
+        gmv[order["order"]["amount"]["currency"]] += order["order"]["amount"]["amount_minor"]
+        payouts[order["order"]["payout"]["currency"]] += order["order"]["payout"]["amount_minor"]
+    return {
+        "forwarded": len(reached),
+        "delivered": states["delivered"],
+        "failing": failing,
+        "dead": states["dead"],
+        "gone": states["gone"],
+        "gmv": dict(gmv),
+        "payouts": dict(payouts),
+    }
+
+
+def merchant_stats(relay: RunningService, headers: dict[str, str], merchant_id: str) -> dict[str, Any]:
+    answer = httpx.get(f"{relay.url}/v1/merchants/{merchant_id}/stats", headers=headers)
+    answer.raise_for_status()
+    shown: dict[str, Any] = answer.json()
+    return {
+        key: shown[key] for key in ("forwarded", "delivered", "failing", "dead", "gone", "gmv", "payouts")
+    }
+
+
+def stats_when_settled(
+    shop: Shop, db: Any, merchant_id: str, timeout_s: float = 60
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The statistics every running relay serves and the database's count, once they agree (or
+    what each says at the deadline): (shown by the last relay, truth)."""
+    headers = shop.merchant_of_relay(merchant_id)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        truth = stats_truth(db, merchant_id)
+        shown = [merchant_stats(relay, headers, merchant_id) for relay in shop.relays]
+        if all(s == truth for s in shown) or time.monotonic() > deadline:
+            return shown[-1], truth
+        time.sleep(0.25)

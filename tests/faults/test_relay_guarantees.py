@@ -7,11 +7,15 @@ prints what it injected and what went wrong.
 1. Two relays at once, one SIGKILLed while the receiver holds its answers, then restarted: every
    paid order reaches the receiver, under the one webhook-id of its delivery (the receiver's
    dedupe yields exactly one per order), on the merchant topic under the same id, and each order
-   has exactly one OrderForwarded (by event id).
+   has exactly one OrderForwarded (by event id); the merchant's statistics (the faust table,
+   whose instances were killed with their relay) served by every relay equal what the relay's
+   database counts: each order forwarded and delivered once, GMV and payouts summed once.
 2. An endpoint failing half of the time (500s, and 200s too late for the relay: the merchant
    has the order, the relay tries again), then down for longer than the (6-second) horizon, under
    load: dead letters only after the horizon, ``relay-admin resend`` run as a command brings them
-   through, every paid order delivered, repeats only under the same webhook-id.
+   through, every paid order delivered, repeats only under the same webhook-id; the statistics
+   show the dead deliveries while they are dead, and every delivery delivered after the resend,
+   as the database counts them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from relay_faults_support import (
     in_flight,
     relay_admin,
     relay_database,
+    stats_when_settled,
     tally,
     topic_webhook_ids,
 )
@@ -78,6 +83,7 @@ def test_a_relay_killed_mid_delivery_loses_no_order_and_renames_none(
                 timeout_s=120,
             )
             reclaimed = db.deliveries.count_documents({"attempts": {"$gte": 2}})
+            stats, truth = stats_when_settled(shop, db, PUDDLE)
     finally:
         receiver.stop()
     got = tally(receiver, orders)
@@ -90,9 +96,10 @@ def test_a_relay_killed_mid_delivery_loses_no_order_and_renames_none(
         f"{answers.held}), deliveries attempted more than once (the killed relay's, and retries) "
         f"{reclaimed}; receiver: {got.summary}, unverified {receiver.unverified}; orders without "
         f"exactly one OrderForwarded {len(forwarded_twice)}, orders off the merchant topic or under "
-        f"another id there {len(topic_off)}"
+        f"another id there {len(topic_off)}; statistics served {stats}, counted in the database {truth}"
     )
     figures(figure)
+    assert stats == truth and truth["forwarded"] == truth["delivered"] == KILL_ORDERS, figure
     assert at_kill >= 1 and reclaimed >= at_kill, figure
     assert not got.lost and not got.renamed and got.unexpected_ids == 0, figure
     assert got.distinct_ids == KILL_ORDERS and receiver.unverified == 0, figure
@@ -133,6 +140,7 @@ def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
             dead = list(db.deliveries.find({"state": "dead"}))
             dead_last_status = Counter(str(d["last_status"]) for d in dead)
             early = [d for d in dead if (d["settled_at"] - d["first_attempt_at"]).total_seconds() < HORIZON_S]
+            stats_down, truth_down = stats_when_settled(shop, db, PUDDLE)
             with answers.lock:
                 answers.mode = "up"
             resent = relay_admin(setup, "resend", "--merchant", PUDDLE)
@@ -140,6 +148,7 @@ def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
                 lambda: delivery_states(db)["delivered"] == FLAKY_ORDERS,
                 "every delivery through after the resend",
             )
+            stats, truth = stats_when_settled(shop, db, PUDDLE)
     finally:
         receiver.stop()
     got = tally(receiver, orders, failed_posts=answers.refused())
@@ -148,9 +157,12 @@ def test_a_flaky_then_down_endpoint_gets_every_order_after_a_resend(
         f"orders {len(orders)} (not paid {len(not_paid)}), failures injected {dict(answers.injected)}; "
         f"settled while down {settled} (the dead ones' last answers {dict(dead_last_status)}), dead "
         f"before the horizon {len(early)}; relay-admin resend exit {resent.returncode}: "
-        f"{resend_output!r}; receiver: {got.summary}, unverified {receiver.unverified}"
+        f"{resend_output!r}; receiver: {got.summary}, unverified {receiver.unverified}; statistics while "
+        f"down {stats_down} (database {truth_down}), after the resend {stats} (database {truth})"
     )
     figures(figure)
+    assert stats_down == truth_down and stats_down["dead"] == len(dead), figure
+    assert stats == truth and truth["delivered"] == FLAKY_ORDERS and truth["dead"] == 0, figure
     assert not not_paid, figure
     assert answers.injected["503"] >= 1 and dead and not early, figure  # the down stretch hit deliveries
     assert resent.returncode == 0 and f"re-sent: {len(dead)}" in resent.stdout, figure
