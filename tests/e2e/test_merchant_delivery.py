@@ -9,9 +9,11 @@ Ada's shipping address; the order is on Puddle's own topic under the same webhoo
 OrderForwarded on relay.deliveries.v1. When Puddle reports the shipment, Ada's order at checkout
 is shipped with the carrier and tracking number. Puddle rotates its secret, Grace buys, and her
 delivery verifies under the old and the new secret alone; reported fulfilled with a download
-link, her order ends fulfilled with it. Nothing the merchant got holds a card number or a Stripe
-id. And the receiver itself refuses forged, altered, stale and malformed deliveries, handles a
-repeat once (also after a restart), and takes either secret of a rotation.
+link, her order ends fulfilled with it. Puddle's statistics then count both orders forwarded and
+delivered, with their amounts and payouts, and another merchant's token cannot read them.
+Nothing the merchant got holds a card number or a Stripe id. And the receiver itself refuses
+forged, altered, stale and malformed deliveries, handles a repeat once (also after a restart),
+and takes either secret of a rotation.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ADA = "buyer-ada-relay-e2e"
 GRACE = "buyer-grace-relay-e2e"
 ENDPOINT = f"/v1/merchants/{PUDDLE}/endpoint"
 ORDERS = f"/v1/merchants/{PUDDLE}/orders"
+STATS = f"/v1/merchants/{PUDDLE}/stats"
 SHIPMENT = {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"}
 DOWNLOAD = "https://files.puddle.example/d/raincoat-pattern.pdf"
 SECRET_OLD, SECRET_NEW, SECRET_OF_NOBODY = (new_secret() for _ in range(3))
@@ -137,9 +140,18 @@ def test_a_paid_order_reaches_its_merchant_and_the_reports_reach_the_buyer(shop_
             *forwarded,
         ]
         listed = shop.relay.get(ORDERS, headers=puddle).raise_for_status().text
+        paid = [o["order"] for o in json.loads(listed)["orders"]]
+        stats = wait_for(
+            lambda: (
+                (shown := shop.relay.get(STATS, headers=puddle).raise_for_status().json())["forwarded"] == 2
+                and shown
+            ),
+            "Puddle's statistics count both orders",
+        )
+        others = shop.relay.get(STATS, headers=shop.merchant_of_relay("merchant-galosh-gmbh"))
         texts = [r.body.decode() for r in receiver.requests]
         texts += [(r.value or b"").decode() for r in records]
-        texts += [e.model_dump_json() for e in reports] + [listed]
+        texts += [e.model_dump_json() for e in reports] + [listed, json.dumps(stats)]
         known_ids = stripe_ids_of(shop)
         leaks = Leaks().scan(texts, known_ids)
 
@@ -151,11 +163,16 @@ def test_a_paid_order_reaches_its_merchant_and_the_reports_reach_the_buyer(shop_
         f"verified under both secrets after the rotation: {len(after_rotation)}; merchant topic "
         f"records {len(records)}; relay events {len(reports)}; scanned {leaks.scanned} texts "
         f"({leaks.characters} chars) against {len(known_ids)} Stripe ids: card numbers "
-        f"{len(leaks.card_numbers)}, Stripe ids {len(leaks.stripe_ids)}; "
+        f"{len(leaks.card_numbers)}, Stripe ids {len(leaks.stripe_ids)}; statistics {stats}; "
         f"total {time.monotonic() - began:.1f} s"
     )
     assert len(handled) == 2 and len(known_ids) >= 4, (handled, known_ids)
     assert leaks.card_numbers == [] and leaks.stripe_ids == [], leaks
+    currency = paid[0]["amount"]["currency"]
+    assert (stats["forwarded"], stats["delivered"], stats["failing"], stats["dead"]) == (2, 2, 0, 0), stats
+    assert stats["gmv"] == {currency: sum(o["amount"]["amount_minor"] for o in paid)}, (stats, paid)
+    assert stats["payouts"] == {currency: sum(o["payout"]["amount_minor"] for o in paid)}, (stats, paid)
+    assert others.status_code == 403, others.text  # another merchant's token reads only its own
 
 
 def post(receiver: RunningReceiver, delivery: tuple[bytes, dict[str, str]]) -> int:
