@@ -82,4 +82,5 @@ def report(result: dict[str, Any]) -> dict[str, Any]:
     print(f"  raw update_one, the same way: {raw_write['per_s']}/s (mean {raw_write['mean_ms']} ms)")
     for run in ("burst", "drain", "fixed_rate"):
         print(f"CPU ms per delivery, {run}: {result[run]['cpu_ms_per_delivery']}")
+        print(f"database operations per delivery, {run}: {result[run]['db_operations_per_delivery']}")
     return ratios

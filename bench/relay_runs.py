@@ -18,8 +18,8 @@
   the topic to the receiver's arrival.
 
 Each relay run also reports the attempts its deliveries took (a vault read that raced the
-vault's view of the payment is a failed attempt, retried) and the CPU each process spent per
-delivery.
+vault's view of the payment is a failed attempt, retried), the CPU each process spent per
+delivery and the database server's operations per delivery (its opcounters).
 """
 
 from __future__ import annotations
@@ -112,6 +112,34 @@ def cpu_ms_per(
     }
 
 
+def db_operations(bench: RelayBench) -> dict[str, int]:
+    """The database server's operation counters so far: by kind (serverStatus opcounters) and
+    by collection of this run's databases (the ``top`` command), where the server has them."""
+    admin = bench.relay_db.client.admin
+    counters = {name: int(n) for name, n in admin.command("serverStatus").get("opcounters", {}).items()}
+    try:
+        totals = admin.command("top").get("totals", {})
+    except Exception:  # a server without ``top``: the kinds alone
+        totals = {}
+    base = bench.prefix.rstrip(".").replace("-", "_")[:40] + "_"  # databases <base>relay, <base>vault
+    for namespace, figures in totals.items():
+        if isinstance(figures, dict) and namespace.startswith(base):
+            counters[namespace[len(base) :]] = int(figures.get("total", {}).get("count", 0))
+    return counters
+
+
+KINDS = ("insert", "query", "update", "delete", "getmore", "command")
+
+
+def db_operations_per(before: dict[str, int], after: dict[str, int], count: int) -> dict[str, Any]:
+    """Operations per delivery between two counter readings: by kind and in all (every client of
+    the server counts: the relay, the vault and the bench's own few reads), and by collection."""
+    per = {name: round((after.get(name, 0) - n) / count, 2) for name, n in before.items()}
+    kinds = {k: per[k] for k in KINDS if per.get(k)}
+    collections = {k: v for k, v in sorted(per.items(), key=lambda kv: -kv[1]) if k not in KINDS and v}
+    return {**kinds, "all": round(sum(kinds.values()), 2), "by_collection": collections}
+
+
 async def wait_received(bench: RelayBench, count: int, timeout_s: float) -> dict[str, Any]:
     """The receiver's record once it holds ``count`` webhooks (or the deadline passed)."""
     deadline = time.monotonic() + timeout_s
@@ -168,11 +196,12 @@ async def publish_orders(bench: RelayBench, events: list[Event]) -> None:
 async def burst(bench: RelayBench, orders: Orders, settle_s: float) -> dict[str, Any]:
     await asyncio.to_thread(bench.receiver.reset)
     events = [event for order_id, buyer_id in orders for event in paid_order_events(order_id, buyer_id)]
-    cpu_before, began = cpu_now(bench), time.monotonic()
+    ops_before, cpu_before, began = db_operations(bench), cpu_now(bench), time.monotonic()
     await publish_orders(bench, events)
     record = await wait_received(bench, len(orders), settle_s)
     figures = run_figures(bench, orders, began, record)
     figures["cpu_ms_per_delivery"] = cpu_ms_per(cpu_before, cpu_now(bench), len(orders))
+    figures["db_operations_per_delivery"] = db_operations_per(ops_before, db_operations(bench), len(orders))
     return figures
 
 
@@ -188,12 +217,13 @@ async def drain(bench: RelayBench, orders: Orders, settle_s: float) -> dict[str,
         "lease_owner": None,
     }
     condition = {"order_id": {"$in": [o for o, _ in orders]}, "kind": "order.paid"}
-    cpu_before, began = cpu_now(bench), time.monotonic()
+    ops_before, cpu_before, began = db_operations(bench), cpu_now(bench), time.monotonic()
     reset = {"$set": due, "$unset": {"first_attempt_at": ""}}
     await asyncio.to_thread(bench.relay_db.deliveries.update_many, condition, reset)
     record = await wait_received(bench, len(orders), settle_s)
     figures = run_figures(bench, orders, began, record)
     figures["cpu_ms_per_delivery"] = cpu_ms_per(cpu_before, cpu_now(bench), len(orders))
+    figures["db_operations_per_delivery"] = db_operations_per(ops_before, db_operations(bench), len(orders))
     return figures
 
 
@@ -216,7 +246,7 @@ async def fixed_rate(bench: RelayBench, orders: Orders, per_s: float, settle_s: 
         await publisher.publish(event)
         on_topic[order_id] = time.monotonic()
 
-    cpu_before, began = cpu_now(bench), time.monotonic()
+    ops_before, cpu_before, began = db_operations(bench), cpu_now(bench), time.monotonic()
     try:
         await asyncio.gather(
             *(
@@ -241,5 +271,6 @@ async def fixed_rate(bench: RelayBench, orders: Orders, per_s: float, settle_s: 
             "max": round(max(latencies), 1) if latencies else None,
         },
         cpu_ms_per_delivery=cpu_ms_per(cpu_before, cpu_now(bench), len(orders)),
+        db_operations_per_delivery=db_operations_per(ops_before, db_operations(bench), len(orders)),
     )
     return figures

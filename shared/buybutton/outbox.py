@@ -2,11 +2,13 @@
 beside the state that caused them, and removes them once the broker has acknowledged them.
 
 Any number of relays may run over the same collections (one per service instance). A relay
-first claims a document with a lease (one ``find_one_and_update`` on the indexed
-``outbox_pending`` flag: only documents whose lease is absent or expired), publishes its entries
+first claims documents with a lease (on the indexed ``outbox_pending`` flag: only documents
+whose lease is absent or expired), publishes their entries
 in sequence order and waits for the acknowledgement (acks=all), then removes exactly the entries
 it sent and gives the lease back, both conditional on still holding it. So:
 
+- documents are claimed a batch at a time (``_claim``: three database calls for up to
+  ``batch_size`` documents) and, once sent, released in one write each;
 - an aggregate's events are published by one relay at a time, in sequence order, and a newer
   entry never leaves before an older one of the same aggregate;
 - a relay that dies (SIGKILL) leaves its leases to expire, and another relay sends again: at
@@ -31,7 +33,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.collection import Collection
 
 from buybutton.events import Event, model_for
@@ -74,19 +75,29 @@ class OutboxRelay:
         for collection in self.collections:
             collection.create_index("outbox_pending")
 
-    def _claim(self, collection: Collection[Any]) -> dict[str, Any] | None:
+    def _claim(self, collection: Collection[Any]) -> list[dict[str, Any]]:
+        """Up to ``batch_size`` documents with entries and no live lease, claimed in three calls
+        whatever their number: read candidate ids, lease those still free under this round's
+        token in one ``update_many`` (each document's update is atomic, so of two relays that
+        read the same ids each document goes to one), read back the ones carrying the token."""
         now = datetime.now(UTC)
-        return collection.find_one_and_update(
-            {"outbox_pending": True, "$or": [{"lease": None}, {"lease.until": {"$lt": now}}]},
-            {"$set": {"lease": {"owner": self.owner, "until": now + self.lease}}},
-            projection={"outbox": 1, "lease": 1},
-            return_document=ReturnDocument.AFTER,
-        )
+        free = {"outbox_pending": True, "$or": [{"lease": None}, {"lease.until": {"$lt": now}}]}
+        candidates = [d["_id"] for d in collection.find(free, {"_id": 1}, limit=self.batch_size)]
+        if not candidates:
+            return []
+        lease = {"owner": self.owner, "until": now + self.lease, "round": uuid.uuid4().hex}
+        collection.update_many({**free, "_id": {"$in": candidates}}, {"$set": {"lease": lease}})
+        mine = {"_id": {"$in": candidates}, "lease.round": lease["round"]}
+        return list(collection.find(mine, {"outbox": 1, "lease": 1}))
 
     def _release(self, collection: Collection[Any], document_id: Any, sent: list[dict[str, Any]]) -> None:
         """Remove the entries sent (as read, so they compare equal; entries added meanwhile
-        stay) and give the lease back, if this relay still holds it."""
+        stay) and give the lease back, if this relay still holds it: one write when nothing was
+        added meanwhile (the usual case), else two."""
         mine = {"_id": document_id, "lease.owner": self.owner}
+        emptied = {"$set": {"outbox": [], "outbox_pending": False}, "$unset": {"lease": ""}}
+        if collection.update_one({**mine, "outbox": sent}, emptied).matched_count:
+            return
         collection.update_one(mine, {"$pullAll": {"outbox": sent}, "$unset": {"lease": ""}})
         collection.update_one(
             {"_id": document_id, "outbox": {"$size": 0}, "lease": None}, {"$set": {"outbox_pending": False}}
@@ -98,15 +109,6 @@ class OutboxRelay:
         entries = sorted(document.get("outbox", []), key=lambda e: e.get("sequence") or 0)
         events = [event_of(entry) for entry in entries]
         await asyncio.wait_for(self.publisher.publish_all(events), self.publish_timeout_s)
-
-    async def _claim_batch(self, collection: Collection[Any]) -> list[dict[str, Any]]:
-        claimed: list[dict[str, Any]] = []
-        while len(claimed) < self.batch_size:
-            document = await asyncio.to_thread(self._claim, collection)
-            if document is None:
-                break
-            claimed.append(document)
-        return claimed
 
     async def _published_of(
         self, collection: Collection[Any], claimed: list[dict[str, Any]]
@@ -140,7 +142,7 @@ class OutboxRelay:
         """Claim up to ``batch_size`` documents per collection, publish, release; the count sent."""
         sent = 0
         for collection in self.collections:
-            claimed = await self._claim_batch(collection)
+            claimed = await asyncio.to_thread(self._claim, collection)
             if not claimed:
                 continue
             for document in await self._published_of(collection, claimed):

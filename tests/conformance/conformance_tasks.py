@@ -8,6 +8,7 @@ acknowledged to it, and never retries a write the server refused.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,6 +107,27 @@ def insert_each_key(url: str, database: str, name: str, keys: list[str], worker:
         else:
             inserted.append(True)
     return inserted
+
+
+def claim_batches_until_none_left(url: str, database: str, name: str, worker: str) -> list[str]:
+    """Claim expired leases a batch at a time, as the outbox relay does: read up to 8 candidate
+    ids, one ``update_many`` of those still expired to this worker under a round token, then
+    read back which of them carry the token; until none is left. The ids this worker got."""
+    documents = _collection(url, database, name)
+    start_line()
+    claimed: list[str] = []
+    for round_number in itertools.count():
+        now = datetime.now(UTC)
+        candidates = [d["_id"] for d in documents.find({"lease_until": {"$lt": now}}, {"_id": 1}, limit=8)]
+        if not candidates:
+            return claimed
+        token = f"{worker}/{round_number}"
+        documents.update_many(
+            {"_id": {"$in": candidates}, "lease_until": {"$lt": now}},
+            {"$set": {"lease_until": now + LEASE, "lease_owner": worker, "lease_round": token}},
+        )
+        claimed += [str(d["_id"]) for d in documents.find({"_id": {"$in": candidates}, "lease_round": token})]
+    raise AssertionError("unreachable")
 
 
 def claim_until_none_left(url: str, database: str, name: str, worker: str) -> list[str]:

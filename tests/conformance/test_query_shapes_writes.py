@@ -7,7 +7,9 @@ sent, then $size 0), tweet-service (versioned $set of dotted paths, revoking a k
 vault-service (upserts with $set or $setOnInsert; find_one_and_update of a data key, rewrap's
 modified_count and erasure's delete_one were its data keys' until the key store left MongoDB,
 and stay as shapes a service may use), rollout-service (replace_one upsert of an audit entry),
-the lease the outbox relay will take ($unset to give it back).
+the lease the outbox relay will take ($unset to give it back), its batch claim (``update_many``
+of the candidates it read that are still free) and its one-write release (an exact match of the
+outbox it sent).
 """
 
 from __future__ import annotations
@@ -200,3 +202,54 @@ def test_delete_one_by_id_and_a_second_insert_of_an_id_refused(mongo_db: Db) -> 
     assert merchants.delete_one({"_id": "puddle"}).deleted_count == 1
     assert merchants.delete_one({"_id": "puddle"}).deleted_count == 0
     assert merchants.count_documents({}) == 0
+
+
+def test_the_outbox_relays_batch_claim_leases_only_the_free_candidates_it_read(mongo_db: Db) -> None:
+    tweets = mongo_db["tweets"]
+    held = {"owner": "relay-b", "until": datetime(2099, 1, 1, tzinfo=UTC), "round": "b-1"}
+    tweets.insert_many(
+        [
+            {"_id": "tweet-free", "outbox": [entry(1)], "outbox_pending": True},
+            {
+                "_id": "tweet-expired",
+                "outbox": [entry(2)],
+                "outbox_pending": True,
+                "lease": {**held, "until": NOON},
+            },
+            {"_id": "tweet-held", "outbox": [entry(3)], "outbox_pending": True, "lease": held},
+            {"_id": "tweet-sent", "outbox": [], "outbox_pending": False},
+        ]
+    )
+    free = {"outbox_pending": True, "$or": [{"lease": None}, {"lease.until": {"$lt": NOON.replace(hour=13)}}]}
+    candidates = [d["_id"] for d in tweets.find(free, {"_id": 1}, limit=10)]
+    assert sorted(candidates) == ["tweet-expired", "tweet-free"]
+    lease = {"owner": "relay-a", "until": NOON.replace(hour=14), "round": "a-1"}
+    moved = tweets.update_many(
+        {**free, "_id": {"$in": [*candidates, "tweet-held"]}}, {"$set": {"lease": lease}}
+    )
+    assert moved.modified_count == 2
+    mine = tweets.find(
+        {"_id": {"$in": [*candidates, "tweet-held"]}, "lease.round": "a-1"}, {"outbox": 1, "lease": 1}
+    )
+    assert sorted(d["_id"] for d in mine) == ["tweet-expired", "tweet-free"]
+    assert tweets.find_one({"_id": "tweet-held"}, {"lease": 1}) == {"_id": "tweet-held", "lease": held}
+
+
+def test_the_outbox_relays_release_empties_only_an_outbox_that_holds_exactly_what_was_sent(
+    mongo_db: Db,
+) -> None:
+    tweets = mongo_db["tweets"]
+    lease = {"owner": "relay-a", "until": NOON, "round": "a-1"}
+    tweets.insert_one(
+        {"_id": "tweet-raincoat", "outbox": [entry(1), entry(2)], "outbox_pending": True, "lease": lease}
+    )
+    emptied = {"$set": {"outbox": [], "outbox_pending": False}, "$unset": {"lease": ""}}
+    mine = {"_id": "tweet-raincoat", "lease.owner": "relay-a"}
+    assert tweets.update_one({**mine, "outbox": [entry(1)]}, emptied).matched_count == 0  # one was added
+    assert tweets.update_one({**mine, "outbox": [entry(2), entry(1)]}, emptied).matched_count == 0  # order
+    assert tweets.update_one({**mine, "outbox": [entry(1), entry(2)]}, emptied).matched_count == 1
+    assert tweets.find_one({"_id": "tweet-raincoat"}) == {
+        "_id": "tweet-raincoat",
+        "outbox": [],
+        "outbox_pending": False,
+    }

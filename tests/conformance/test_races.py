@@ -9,9 +9,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from conformance_crowd import Crowd, shares
 from conformance_server import Server
-from conformance_tasks import buy_each_round, claim_until_none_left, compare_and_set, insert_each_key
+from conformance_tasks import (
+    buy_each_round,
+    claim_batches_until_none_left,
+    claim_until_none_left,
+    compare_and_set,
+    insert_each_key,
+)
 from figure_book import Figures
 from pymongo.database import Database
 
@@ -99,19 +106,23 @@ def test_a_unique_key_is_inserted_once_whoever_races_for_it(
     assert stored_per_key == dict.fromkeys(keys, 1), figure
 
 
+@pytest.mark.parametrize(
+    "claim", [claim_until_none_left, claim_batches_until_none_left], ids=["one", "batch"]
+)
 def test_each_expired_lease_is_claimed_by_exactly_one_claimer(
-    server: Server, crowd: Crowd, mongo_db: Database[dict[str, Any]], figures: Figures
+    server: Server, crowd: Crowd, mongo_db: Database[dict[str, Any]], figures: Figures, claim: Any
 ) -> None:
     documents = mongo_db["tweets"]
     expired = datetime.now(UTC) - timedelta(seconds=1)
     ids = [f"tweet-{n:02d}" for n in range(LEASED_DOCUMENTS)]
     documents.insert_many([{"_id": i, "lease_until": expired, "lease_owner": None} for i in ids])
     claimers = [f"relay-{n}" for n in range(crowd.size)]
-    claimed = crowd.race(claim_until_none_left, [(server.url, mongo_db.name, "tweets", c) for c in claimers])
+    claimed = crowd.race(claim, [(server.url, mongo_db.name, "tweets", c) for c in claimers])
     claims = Counter(i for mine in claimed for i in mine)
     owners = {str(d["_id"]): d["lease_owner"] for d in documents.find({}, {"lease_owner": 1})}
     figure = (
-        f"{LEASED_DOCUMENTS} expired leases, {crowd.size} claimers: claims {sum(claims.values())}, "
+        f"{LEASED_DOCUMENTS} expired leases, {crowd.size} claimers ({claim.__name__}): "
+        f"claims {sum(claims.values())}, "
         f"claimed twice {sum(1 for n in claims.values() if n > 1)}, unclaimed {len(set(ids) - set(claims))}, "
         f"per claimer {[len(mine) for mine in claimed]}"
     )

@@ -117,8 +117,9 @@ def create_app(settings: Settings) -> FastAPI:
                 backoff=backoff_of(settings),
                 clock=now,
                 lease=timedelta(seconds=settings.lease_s),
+                idle_s=settings.delivery_idle_s,
             )
-            lanes = DeliveryLanes(worker, lanes=settings.delivery_lanes, idle_s=settings.delivery_idle_s)
+            lanes = DeliveryLanes(worker, lanes=settings.delivery_lanes)
             await runtime.started(lanes, lanes.start)
             await asyncio.to_thread(merchant_orders.ensure_indexes, db)
             app.state.merchant_api = MerchantApi.build(db, settings)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,10 +72,11 @@ class DeliveryWorker:
     lease: timedelta
     stats: WorkerStats = field(default_factory=WorkerStats)
 
+    idle_s: float = 0.2  # a lane's pause when nothing is due
     due: DueQueue = field(init=False)
 
     def __post_init__(self) -> None:
-        self.due = DueQueue(self.deliveries, self.clock)
+        self.due = DueQueue(self.deliveries, self.clock, quiet_s=self.idle_s)
 
     async def attempt_one(self) -> bool:
         """Claim one due delivery and attempt it; False when none was due."""
@@ -201,7 +203,7 @@ class DeliveryWorker:
         elif verdict.verdict == "gone":
             log.warning("merchant endpoint answered 410 gone; delivery stopped", **context)
 
-    async def run_lane(self, stop: asyncio.Event, idle_s: float) -> None:
+    async def run_lane(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 worked = await self.attempt_one()
@@ -210,20 +212,32 @@ class DeliveryWorker:
                 worked = False
             if not worked:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_s)
+                    await asyncio.wait_for(stop.wait(), self.idle_s)
 
 
 class DueQueue:
     """The due deliveries this instance's lanes take their claims from: one read of up to
     ``batch`` ids when it runs dry (one lane reads, the others wait for it), then a claim per id.
-    An id claimed meanwhile by another instance, or already settled, is skipped."""
+    An id claimed meanwhile by another instance, or already settled, is skipped. A read that
+    found nothing due holds for ``quiet_s``: idle lanes then ask the database once per pause
+    between them, not once each."""
 
-    def __init__(self, deliveries: Deliveries, clock: Callable[[], datetime], *, batch: int = 64) -> None:
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        clock: Callable[[], datetime],
+        *,
+        batch: int = 64,
+        quiet_s: float = 0.0,
+    ) -> None:
         self.deliveries = deliveries
         self.clock = clock
         self.batch = batch
+        self.quiet_s = quiet_s
+        self.reads = 0
         self._ids: collections.deque[str] = collections.deque()
         self._refilling = asyncio.Lock()
+        self._quiet_until = 0.0
 
     async def claim(self, lease: timedelta) -> Claim | None:
         """A claim of the next due delivery; None when nothing is due."""
@@ -242,25 +256,27 @@ class DueQueue:
         async with self._refilling:
             if self._ids:  # another lane refilled while this one waited
                 return True
+            if time.monotonic() < self._quiet_until:  # another lane just found nothing due
+                return False
             due = await asyncio.to_thread(self.deliveries.due, now=self.clock(), limit=self.batch)
+            self.reads += 1
             self._ids.extend(due)
+            if not due:
+                self._quiet_until = time.monotonic() + self.quiet_s
             return bool(due)
 
 
 class DeliveryLanes:
     """The worker's lanes as one started part of the runtime."""
 
-    def __init__(self, worker: DeliveryWorker, *, lanes: int, idle_s: float) -> None:
+    def __init__(self, worker: DeliveryWorker, *, lanes: int) -> None:
         self.worker = worker
         self.lanes = lanes
-        self.idle_s = idle_s
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self.worker.run_lane(self._stop, self.idle_s)) for _ in range(self.lanes)
-        ]
+        self._tasks = [asyncio.create_task(self.worker.run_lane(self._stop)) for _ in range(self.lanes)]
 
     async def stop(self) -> None:
         self._stop.set()

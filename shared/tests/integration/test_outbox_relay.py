@@ -146,9 +146,9 @@ async def test_a_dead_relays_leases_expire_and_another_relay_sends_what_it_held(
 ) -> None:
     collection = mongo_db["merchants"]
     save_profiles(collection, merchants=5, saves=3)
-    dead = OutboxRelay([collection], publishers[0], lease_s=2, publish_timeout_s=1)
-    held = [dead._claim(collection) for _ in range(2)]
-    assert all(held)
+    dead = OutboxRelay([collection], publishers[0], lease_s=2, publish_timeout_s=1, batch_size=2)
+    held = dead._claim(collection)
+    assert len(held) == 2
     first_entry = min(held[0]["outbox"], key=lambda e: e["sequence"])
     await publishers[0].publish(event_of(first_entry))  # sent just before the relay died
     lease_until = max(document["lease"]["until"] for document in held)
