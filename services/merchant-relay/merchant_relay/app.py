@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
                 lease=timedelta(seconds=settings.lease_s),
                 idle_s=settings.delivery_idle_s,
             )
+            intake.on_due = worker.due.poke
             lanes = DeliveryLanes(worker, lanes=settings.delivery_lanes)
             await runtime.started(lanes, lanes.start)
             await asyncio.to_thread(merchant_orders.ensure_indexes, db)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -211,8 +210,7 @@ class DeliveryWorker:
                 log.warning("claiming a delivery failed", error_class=type(error).__name__)
                 worked = False
             if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.idle_s)
+                await self.due.idle(stop, self.idle_s)
 
 
 class DueQueue:
@@ -220,7 +218,8 @@ class DueQueue:
     ``batch`` ids when it runs dry (one lane reads, the others wait for it), then a claim per id.
     An id claimed meanwhile by another instance, or already settled, is skipped. A read that
     found nothing due holds for ``quiet_s``: idle lanes then ask the database once per pause
-    between them, not once each."""
+    between them, not once each; ``poke`` (a delivery of this instance's intake is due now) ends
+    the pause and wakes the idle lanes at once."""
 
     def __init__(
         self,
@@ -238,6 +237,20 @@ class DueQueue:
         self._ids: collections.deque[str] = collections.deque()
         self._refilling = asyncio.Lock()
         self._quiet_until = 0.0
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        self._quiet_until = 0.0
+        self._poked.set()
+
+    async def idle(self, stop: asyncio.Event, pause_s: float) -> None:
+        """Until ``pause_s`` passed, a poke came or ``stop`` was set."""
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._poked.wait())]
+        try:
+            await asyncio.wait(waits, timeout=pause_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def claim(self, lease: timedelta) -> Claim | None:
         """A claim of the next due delivery; None when nothing is due."""
@@ -258,6 +271,7 @@ class DueQueue:
                 return True
             if time.monotonic() < self._quiet_until:  # another lane just found nothing due
                 return False
+            self._poked.clear()  # this read sees what was poked before it
             due = await asyncio.to_thread(self.deliveries.due, now=self.clock(), limit=self.batch)
             self.reads += 1
             self._ids.extend(due)

@@ -7,7 +7,9 @@ delivery: the n-th refund of an order its own), OrderCancelled (for an order the
 told was paid: an ``order.cancelled`` delivery); other events are skipped. Produces nothing
 itself: each event is one unit of work on relay_orders with the event's id as its cause, then
 the delivery is ensured (deliveries.Deliveries.ensure: found or created, so a redelivered event,
-or one whose first handling died between the two writes, ends with exactly one delivery).
+or one whose first handling died between the two writes, ends with exactly one delivery), and
+``on_due`` tells this instance's delivery lanes a delivery is due now (they need not wait for
+their next look).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class OrderIntake:
     orders: AggregateStore
     deliveries: Deliveries
     clock: Callable[[], datetime]
+    on_due: Callable[[], None] = lambda: None
 
     async def _apply(self, order_id: str, decide: Decide, cause: str) -> Outcome:
         return await asyncio.to_thread(self.orders.apply, order_id, decide, cause=cause)
@@ -38,6 +41,7 @@ class OrderIntake:
         await asyncio.to_thread(
             self.deliveries.ensure, order_id, merchant_id, kind, now=self.clock(), number=number
         )
+        self.on_due()
 
     async def on_clicked(self, event: BuyClicked) -> None:
         await self._apply(event.order_id, relay_orders.clicked(event), event.event_id)

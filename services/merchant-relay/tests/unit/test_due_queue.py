@@ -60,3 +60,27 @@ async def test_idle_lanes_read_once_per_pause() -> None:
     await asyncio.sleep(0.35)
     claim = await queue.claim(LEASE)
     assert claim is not None and claim.delivery_id == "msg_new" and store.reads == 2
+
+
+async def test_a_poke_wakes_idle_lanes_before_their_pause_ends() -> None:
+    store = DeliveriesSeen()
+    queue = DueQueue(store, now, quiet_s=30)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+
+    async def lane() -> Claim:
+        while (claim := await queue.claim(LEASE)) is None:
+            await queue.idle(stop, 30)
+        return claim
+
+    lanes = [asyncio.create_task(lane()) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    assert store.reads == 1  # the first read found nothing; the pause holds for the others
+    began = time.monotonic()
+    store.due_now = ["msg_new"]
+    queue.poke()
+    done, waiting = await asyncio.wait(lanes, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    took = time.monotonic() - began
+    stop.set()
+    for task in waiting:
+        task.cancel()
+    assert [t.result().delivery_id for t in done] == ["msg_new"] and took < 5
