@@ -27,6 +27,7 @@ from pymongo.database import Database
 
 from buybutton.kafka.consumer import ConsumeLoop, Routes
 from buybutton.kafka.producer import EventPublisher
+from buybutton.kafka.table_replica import CompactedTopicReader
 from buybutton.outbox import OutboxRelay
 from buybutton.rollout_replica import RulesReplica
 from buybutton.settings import ServiceSettings
@@ -40,6 +41,7 @@ class Part(Protocol):
 
 PartT = TypeVar("PartT", bound=Part)
 ReplicaT = TypeVar("ReplicaT", bound=RulesReplica)
+ReaderT = TypeVar("ReaderT", bound=CompactedTopicReader)
 
 
 class ServiceRuntime:
@@ -132,10 +134,14 @@ class ServiceRuntime:
             client_id=f"{self.settings.service_name}-replica",
             topic_prefix=self.settings.topic_prefix,
         )
-        await replica.start()
-        self._exit.push_async_callback(replica.stop)
-        self._background(replica.run(self._stop))
-        return replica
+        return await self.follow(replica)
+
+    async def follow(self, reader: ReaderT) -> ReaderT:
+        """Start a local copy of a compacted topic and follow the topic in the background."""
+        await reader.start()
+        self._exit.push_async_callback(reader.stop)
+        self._background(reader.run(self._stop))
+        return reader
 
     async def started(self, part: PartT, start: Callable[[], Awaitable[object]]) -> PartT:
         """Any other part: ``start()`` it now, and ``part.stop()`` it on the way out, before

@@ -94,12 +94,13 @@ def create_app(settings: Settings) -> FastAPI:
             )
             await runtime.started(stats, lambda: stats.start(settings.stats_start_timeout_s))
             runtime.add_health_check(stats.problem)
-            app.state.stats_replica = replica = TableReplica(
-                settings.kafka_bootstrap_servers,
-                MERCHANT_STATS.named(settings.topic_prefix),
-                client_id=f"{settings.service_name}-stats-replica",
+            app.state.stats_replica = await runtime.follow(
+                TableReplica(
+                    settings.kafka_bootstrap_servers,
+                    MERCHANT_STATS.named(settings.topic_prefix),
+                    client_id=f"{settings.service_name}-stats-replica",
+                )
             )
-            await runtime.started(replica, replica.start)
             intake = OrderIntake(orders=orders, deliveries=store, clock=now)
             await runtime.consume(
                 intake.routes(),

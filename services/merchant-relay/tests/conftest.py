@@ -86,6 +86,8 @@ def relay_settings(
         "outbox_idle_s": 0.05,
         "delivery_lanes": 8,
         "endpoint_rules": "local",  # the test's receiver listens on 127.0.0.1
+        # groups of this test's own (the statistics' too): another test's relay never joins them
+        "consumer_group": "relay-" + service_settings["topic_prefix"].rstrip("."),
         **relay_overrides,
     }
     return Settings(**service_settings, **options)

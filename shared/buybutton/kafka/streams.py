@@ -1,7 +1,8 @@
 """The one way the platform builds a faust-streaming app (rollout-service's rules table,
 merchant-relay's statistics table): an app id that is also its consumer group, the producer
 idempotent with acks=all (faust turns idempotence on only inside transactions), offsets
-committed after every record once its changelog writes are flushed, no web server, no topic
+committed after every record once its changelog writes are flushed, a member that stops
+heartbeating out of the group after 10 s (faust's default is 60), no web server, no topic
 declared (the topic registry provisions every topic, changelogs included), tables in memory
 (the changelog topic is the state) and a scratch data directory, removed by ``stop_stream_app``.
 
@@ -18,6 +19,8 @@ from typing import Any
 import faust
 from faust.transport.drivers.aiokafka import Producer
 from faust.types import ProducerT
+
+SESSION_TIMEOUT_S = 10.0  # as the consume loops': a killed instance's partitions move on within it
 
 
 class IdempotentProducer(Producer):
@@ -48,6 +51,8 @@ def stream_app(app_id: str, *, bootstrap_servers: str, client_id: str) -> Stream
         producer_acks=-1,
         broker_commit_every=1,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=SESSION_TIMEOUT_S / 3,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from aiokafka.structs import ConsumerRecord
+
 from buybutton.events import RolloutChanged
 from buybutton.events.examples import sample_events
 from buybutton.kafka.codec import encode
@@ -62,8 +64,10 @@ async def test_rules_stay_unknown_until_caught_up_and_a_failing_listener_stops_n
         raise RuntimeError("a listener's bug")
 
     replica.listeners += [broken, lambda event: heard.append(event.event_id)]
-    record = encode(rule)
-    replica._apply(record.value, record.headers)
+    encoded = encode(rule)
+    replica._apply(
+        ConsumerRecord("rules", 0, 0, 0, 0, b"buy-button", encoded.value, None, 0, 0, encoded.headers)
+    )
     assert replica.rules("buy-button") is None and replica.event("buy-button") is None
     assert heard == [rule.event_id], "the listener after the broken one still heard the change"
     replica.caught_up.set()
