@@ -1,15 +1,16 @@
 """The statistics table: a faust-streaming app (group ``merchant-relay-stats``, or
-RELAY_STATS_GROUP) whose agent folds ``relay.merchant-activity.v1`` (MerchantDeliveryChanged,
+``<RELAY_CONSUMER_GROUP>-stats``) whose agent folds ``relay.merchant-activity.v1`` (MerchantDeliveryChanged,
 keyed by merchant) into a table of one record per merchant (merchant_stats.py), and whose
 changelog topic is the compacted ``relay.merchant-stats.v1``: key the merchant id, value the
 record's JSON. Each instance folds the partitions the group gives it; every instance's merchant
-API reads the whole changelog (StatsReplica), so any instance answers for any merchant.
+API reads the whole changelog (buybutton.kafka.table_replica.TableReplica), so any instance
+answers for any merchant.
 
 Consumes: relay.merchant-activity.v1 (raw bytes, read with the event catalogue; a record that is
 no MerchantDeliveryChanged is logged and skipped). Produces: relay.merchant-stats.v1 (the
-table's changelog). An agent's failure is never swallowed: faust acks a record whose handling
-raised, so the agent lets the app crash instead (the health check says so) rather than skip a
-change.
+table's changelog). The fold itself is pure and cannot fail on a readable change; a changelog
+write the broker refuses makes faust crash the app before it commits the offsets past it (the
+health check then reports it), so no change is skipped.
 """
 
 from __future__ import annotations
