@@ -134,13 +134,18 @@ class Deliveries:
         )
         if found is None:
             return None
+        first = found.get("first_attempt_at")
+        if first is None:  # written before claims stamped it ($min keeps a stored null): stamp now
+            first = now
+            mine = {"_id": found["_id"], "lease_owner": self.owner, "attempts": found["attempts"]}
+            self.collection.update_one(mine, {"$set": {"first_attempt_at": now}})
         return Claim(
             delivery_id=found["_id"],
             order_id=found["order_id"],
             merchant_id=found["merchant_id"],
             kind=found["kind"],
             attempt=int(found["attempts"]),
-            first_attempt_at=found["first_attempt_at"],
+            first_attempt_at=first,
             channels=tuple(found.get("channels", [])),
             standing=found.get("standing"),
         )
