@@ -101,13 +101,6 @@ def create_app(settings: Settings) -> FastAPI:
                     client_id=f"{settings.service_name}-stats-replica",
                 )
             )
-            intake = OrderIntake(orders=orders, deliveries=store, clock=now)
-            await runtime.consume(
-                intake.routes(),
-                lanes=settings.consume_lanes,
-                group_id=settings.consumer_group_id,
-                consumer_name=settings.service_name,  # its retry topics keep the service's name
-            )
             app.state.delivery_worker = worker = DeliveryWorker(
                 deliveries=store,
                 orders=orders,
@@ -120,7 +113,13 @@ def create_app(settings: Settings) -> FastAPI:
                 lease=timedelta(seconds=settings.lease_s),
                 idle_s=settings.delivery_idle_s,
             )
-            intake.on_due = worker.due.poke
+            intake = OrderIntake(orders=orders, deliveries=store, clock=now, on_due=worker.due.poke)
+            await runtime.consume(
+                intake.routes(),
+                lanes=settings.consume_lanes,
+                group_id=settings.consumer_group_id,
+                consumer_name=settings.service_name,  # its retry topics keep the service's name
+            )
             lanes = DeliveryLanes(worker, lanes=settings.delivery_lanes)
             await runtime.started(lanes, lanes.start)
             await asyncio.to_thread(merchant_orders.ensure_indexes, db)

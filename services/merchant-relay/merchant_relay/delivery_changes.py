@@ -12,44 +12,44 @@ the delivery and the attempt, so a repeat by the outbox relay is recognisably th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from buybutton.events import MerchantDeliveryChanged
 from buybutton.events.relay import DeliveryStanding
 from buybutton.money import Money
 from buybutton.unit_of_work import derived_event_id
 
+if TYPE_CHECKING:  # deliveries.py imports this module for its re-sends
+    from merchant_relay.deliveries import Claim
+
 PRODUCER = "merchant-relay"
 
 
 def after_attempt(
+    claim: Claim,
     *,
-    delivery_id: str,
-    merchant_id: str,
-    order_id: str,
-    kind: str,
-    attempt: int,
-    previous: DeliveryStanding | None,
     standing: DeliveryStanding,
-    channels_before: Iterable[str],
     reached: Iterable[str],
     order: Mapping[str, Any] | None,
 ) -> MerchantDeliveryChanged | None:
-    """The change attempt number ``attempt`` made, if any (``order``: the merchant's copy of the
-    paid order, for its amount and payout)."""
-    forwarded = kind == "order.paid" and not set(channels_before) and bool(set(reached)) and bool(order)
+    """The change the attempt of ``claim`` made, if any, ending ``standing`` with the channels
+    ``reached`` (``order``: the merchant's copy of the paid order, for its amount and payout)."""
+    previous, kind = claim.standing, claim.kind
+    forwarded = kind == "order.paid" and not claim.channels and bool(set(reached)) and bool(order)
     if standing == previous and not forwarded:
         return None
     worth = _worth(order) if forwarded else {}
     return MerchantDeliveryChanged.model_validate(
         {
-            "event_id": derived_event_id(f"{delivery_id}/{attempt}", "MerchantDeliveryChanged", 0),
-            "sequence": 2 * attempt,
-            "correlation_id": order_id,
+            "event_id": derived_event_id(
+                f"{claim.delivery_id}/{claim.attempt}", "MerchantDeliveryChanged", 0
+            ),
+            "sequence": 2 * claim.attempt,
+            "correlation_id": claim.order_id,
             "producer": PRODUCER,
-            "merchant_id": merchant_id,
-            "order_id": order_id,
-            "delivery_id": delivery_id,
+            "merchant_id": claim.merchant_id,
+            "order_id": claim.order_id,
+            "delivery_id": claim.delivery_id,
             "kind": kind,
             "previous": previous,
             "standing": standing,

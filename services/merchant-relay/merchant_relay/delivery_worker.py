@@ -167,18 +167,7 @@ class DeliveryWorker:
         statistics learn from it (``order``: the merchant's copy of the paid order)."""
         channels = reached or set()
         standing = "failing" if verdict.verdict == "retry" else SETTLED[verdict.verdict]
-        change = delivery_changes.after_attempt(
-            delivery_id=claim.delivery_id,
-            merchant_id=claim.merchant_id,
-            order_id=claim.order_id,
-            kind=claim.kind,
-            attempt=claim.attempt,
-            previous=claim.standing,
-            standing=standing,
-            channels_before=claim.channels,
-            reached=channels,
-            order=order,
-        )
+        change = delivery_changes.after_attempt(claim, standing=standing, reached=channels, order=order)
         if verdict.verdict == "retry":
             assert verdict.at is not None
             self.stats.retried += 1
@@ -233,7 +222,6 @@ class DueQueue:
         self.clock = clock
         self.batch = batch
         self.quiet_s = quiet_s
-        self.reads = 0
         self._ids: collections.deque[str] = collections.deque()
         self._refilling = asyncio.Lock()
         self._quiet_until = 0.0
@@ -273,7 +261,6 @@ class DueQueue:
                 return False
             self._poked.clear()  # this read sees what was poked before it
             due = await asyncio.to_thread(self.deliveries.due, now=self.clock(), limit=self.batch)
-            self.reads += 1
             self._ids.extend(due)
             if not due:
                 self._quiet_until = time.monotonic() + self.quiet_s

@@ -23,8 +23,8 @@ from buybutton.events import MerchantDeliveryChanged
 
 RECENT = 500
 COUNTS = ("forwarded", "delivered", "failing", "dead", "gone")
-ENTERING = {"delivered": "delivered", "failing": "failing", "dead": "dead", "gone": "gone"}
-LEAVING = {"failing": "failing", "dead": "dead"}  # the standings a delivery can move on from
+COUNTED = ("delivered", "failing", "dead", "gone")  # standings counted (pending is not)
+LEFT_BEHIND = ("failing", "dead")  # the counted standings a delivery can move on from
 
 
 def empty(merchant_id: str) -> dict[str, Any]:
@@ -48,10 +48,10 @@ def applied(
     if offset <= current["applied_offset"] or change.event_id in current["recent"]:
         return None
     after = {**current, "gmv": dict(current["gmv"]), "payouts": dict(current["payouts"])}
-    if change.previous in LEAVING and change.previous != change.standing:
-        after[LEAVING[change.previous]] -= 1
-    if change.standing in ENTERING and change.standing != change.previous:
-        after[ENTERING[change.standing]] += 1
+    if change.previous in LEFT_BEHIND and change.previous != change.standing:
+        after[change.previous] -= 1
+    if change.standing in COUNTED and change.standing != change.previous:
+        after[change.standing] += 1
     if change.forwarded:
         after["forwarded"] += 1
         _add(after["gmv"], change.amount)

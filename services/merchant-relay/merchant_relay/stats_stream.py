@@ -36,7 +36,6 @@ log = structlog.get_logger(__name__)
 class StatsStream:
     app: faust.App
     table: Table[bytes, bytes]
-    skipped: int = 0
 
     async def start(self, timeout_s: float) -> None:
         await start_stream_app(self.app, timeout_s)
@@ -53,7 +52,6 @@ class StatsStream:
             message = event.message
             change = _change_in(message.value)
             if change is None:
-                self.skipped += 1
                 log.error("activity record skipped: not a MerchantDeliveryChanged", offset=message.offset)
                 yield "skipped"
                 continue

@@ -5,6 +5,8 @@ standings say; and which outcomes are told at all."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given, settings
@@ -13,14 +15,29 @@ from hypothesis import strategies as st
 from buybutton.events import MerchantDeliveryChanged
 from buybutton.money import Money
 from merchant_relay import delivery_changes, merchant_stats
-from merchant_relay.deliveries import webhook_id
+from merchant_relay.deliveries import Claim, webhook_id
 
 PUDDLE = "merchant-puddle-co"
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PAID = {
     "amount": {"amount_minor": 4_999, "currency": "USD"},
     "payout": {"amount_minor": 4_749, "currency": "USD"},
 }
 ENDINGS = ("delivered", "dead", "gone")
+
+
+def claim_of(
+    delivery_id: str,
+    order_id: str,
+    *,
+    attempt: int = 1,
+    previous: Any = None,
+    channels: Iterable[str] = (),
+    kind: Any = "order.paid",
+    merchant_id: str = PUDDLE,
+) -> Claim:
+    """The claim of one attempt, as deliveries.Deliveries.claim returns it."""
+    return Claim(delivery_id, order_id, merchant_id, kind, attempt, START, tuple(sorted(channels)), previous)
 
 
 @st.composite
@@ -64,15 +81,10 @@ def changes_of(
         else:
             attempt += 1
             now_reached = channels | ({"topic"} if reached else set())
+            claim = claim_of(delivery_id, order_id, attempt=attempt, previous=previous, channels=channels)
             change = delivery_changes.after_attempt(
-                delivery_id=delivery_id,
-                merchant_id=PUDDLE,
-                order_id=order_id,
-                kind="order.paid",
-                attempt=attempt,
-                previous=previous,
+                claim,
                 standing=standing,  # type: ignore[arg-type]
-                channels_before=channels,
                 reached=now_reached,
                 order=PAID,
             )
@@ -123,57 +135,42 @@ def test_the_record_equals_the_final_standings_whatever_arrives_twice(
 
 
 def test_failing_again_is_not_told_and_the_first_arrival_carries_the_order_s_worth() -> None:
-    common = {
-        "delivery_id": webhook_id("order-1", "order.paid"),
-        "merchant_id": PUDDLE,
-        "order_id": "order-1",
-        "kind": "order.paid",
-        "order": PAID,
-    }
+    paid = webhook_id("order-1", "order.paid")
     first = delivery_changes.after_attempt(
-        **common, attempt=1, previous=None, standing="failing", channels_before=(), reached={"topic"}
+        claim_of(paid, "order-1", attempt=1, previous=None, channels=()),
+        standing="failing",
+        reached={"topic"},
+        order=PAID,
     )
     again = delivery_changes.after_attempt(
-        **common,
-        attempt=2,
-        previous="failing",
+        claim_of(paid, "order-1", attempt=2, previous="failing", channels=("topic",)),
         standing="failing",
-        channels_before=("topic",),
         reached={"topic"},
+        order=PAID,
     )
     done = delivery_changes.after_attempt(
-        **common,
-        attempt=3,
-        previous="failing",
+        claim_of(paid, "order-1", attempt=3, previous="failing", channels=("topic",)),
         standing="delivered",
-        channels_before=("topic",),
         reached={"topic", "webhook"},
+        order=PAID,
     )
     assert first is not None and first.forwarded and first.amount == Money(amount_minor=4_999, currency="USD")
     assert again is None
     assert done is not None and not done.forwarded and done.amount is None
     assert (first.sequence, done.sequence) == (2, 6) and first.event_id != done.event_id
     refund = delivery_changes.after_attempt(
-        **{**common, "kind": "order.refunded", "delivery_id": webhook_id("order-1", "order.refunded")},
-        attempt=1,
-        previous=None,
+        claim_of(webhook_id("order-1", "order.refunded"), "order-1", kind="order.refunded"),
         standing="delivered",
-        channels_before=(),
         reached={"webhook"},
+        order=PAID,
     )
     assert refund is not None and not refund.forwarded  # only a paid order counts as forwarded
 
 
 def test_a_record_of_another_merchant_s_name_is_never_mixed_in() -> None:
     change = delivery_changes.after_attempt(
-        delivery_id=webhook_id("order-2", "order.paid"),
-        merchant_id="merchant-galosh",
-        order_id="order-2",
-        kind="order.paid",
-        attempt=1,
-        previous=None,
+        claim_of(webhook_id("order-2", "order.paid"), "order-2", merchant_id="merchant-galosh"),
         standing="delivered",
-        channels_before=(),
         reached={"webhook"},
         order=PAID,
     )
